@@ -1,0 +1,48 @@
+"""`python -m core ingest PATH... --workspace W`: load files into a workspace (bad rows to quarantine)."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.commands._common import add_job_args, add_workspace_arg, echo
+from core.ingest import DEFAULT_MAX_CHARS, ingest_paths
+from core.jobs import run_as_job
+from core.workspace import Workspace
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ingest",
+        help="load JSONL/JSON/CSV/TSV/Parquet files, HF datasets folders or text folders",
+        description="Load documents into a workspace (created if missing). Rows that cannot be read go to "
+        "the workspace's quarantine/ with their file, row and reason; every other row loads. "
+        "Ingesting the same file again adds nothing.",
+    )
+    p.add_argument("paths", nargs="+", help="files or folders to ingest")
+    add_workspace_arg(p)
+    p.add_argument("--text-field", help="field holding the text (default: text, content, conversations, ...)")
+    p.add_argument("--id-field", help="field holding a unique id (default: source + row number)")
+    p.add_argument("--label-field", help="field holding a class label, if any")
+    p.add_argument("--source", help="source name for these documents (default: the file name)")
+    p.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS,
+                   help=f"documents longer than this go to quarantine (default {DEFAULT_MAX_CHARS:,})")
+    add_job_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = Workspace.create(args.workspace)
+    with run_as_job(ws, "ingest", args.job_id, ["ingest", *args.paths], quiet=args.quiet) as job:
+        report = ingest_paths(
+            ws, args.paths, text_field=args.text_field, id_field=args.id_field, label_field=args.label_field,
+            source=args.source, max_chars=args.max_chars, progress=job,
+        )
+        job.finish("done" if report.loaded or report.unchanged else "failed",
+                   None if report.loaded or report.unchanged else "nothing could be loaded",
+                   result={"loaded": report.loaded, "quarantined": report.quarantined, "unchanged": report.unchanged})
+    echo(report.summary())
+    for reason, n in report.reasons.most_common():
+        echo(f"  {n:>8,}  {reason}")
+    if report.quarantined:
+        echo(f"quarantined rows: {ws.dir('quarantine')}")
+    return 0 if (report.loaded or report.unchanged) else 1

@@ -1,0 +1,219 @@
+"""Run a signal over a workspace: check prerequisites, skip if up to date, checkpoint, write atomically.
+
+Output: `signals/<key>.parquet` (id + declared columns) and `signals/<key>.json` (name, version,
+params, target/benchmark, inputs fingerprint, time, summary figures). A signal recomputes only when
+its version, parameters, the documents or its reference set change.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from core.checkpoint import BatchCheckpoint, work_key
+from core.errors import WinnowError
+from core.progress import Progress, no_progress
+from core.signals import get
+from core.signals.base import BatchSignal, CorpusSignal, Signal
+from core.signals.context import SignalContext
+from core.workspace import Workspace, read_json, write_json, write_parquet
+
+_ARROW = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "str": pa.string()}
+PARALLEL_MIN_DOCS = 20_000
+
+
+@dataclass
+class SignalResult:
+    key: str
+    path: Path
+    skipped: bool
+    summary: dict[str, Any]
+    seconds: float
+
+
+def signal_paths(ws: Workspace, key: str) -> tuple[Path, Path]:
+    return ws.dir("signals") / f"{key}.parquet", ws.dir("signals") / f"{key}.json"
+
+
+def read_sidecar(ws: Workspace, key: str) -> dict[str, Any] | None:
+    return read_json(signal_paths(ws, key)[1])
+
+
+def _reference_fingerprint(ws: Workspace, kind: str, name: str | None) -> str | None:
+    if not name:
+        return None
+    p = ws.dir(kind) / f"{name}.parquet"
+    return f"{p.stat().st_size}:{p.stat().st_mtime_ns}" if p.exists() else None
+
+
+def _embeddings_fingerprint(ws: Workspace) -> str:
+    files = sorted(ws.dir("embeddings").glob("*.npy"))
+    return "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+
+
+def inputs_fingerprint(ws: Workspace, sig: Signal, target: str | None, benchmark: str | None) -> dict[str, Any]:
+    fp = {
+        "version": sig.version,
+        "params": sig.params.model_dump(mode="json"),
+        "docs": ws.fingerprint(),
+        "target": _reference_fingerprint(ws, "targets", target),
+        "benchmark": _reference_fingerprint(ws, "benchmarks", benchmark),
+    }
+    if "embeddings" in sig.needs:
+        fp["embeddings"] = _embeddings_fingerprint(ws)
+    return fp
+
+
+def check_needs(sig: Signal, ctx: SignalContext) -> None:
+    """Refuse early, with a message saying what to do, when a prerequisite is missing."""
+    if not ctx.ws.has_docs():
+        raise WinnowError("the workspace has no documents yet: ingest some with `python -m core ingest`")
+    if "target" in sig.needs:
+        ctx.target_docs()
+    if "benchmark" in sig.needs:
+        ctx.benchmark_docs()
+    if "labels" in sig.needs:
+        ctx.labels()
+    if "embeddings" in sig.needs:
+        ctx.embeddings(getattr(sig.params, "model", None))
+
+
+def run_signal(
+    ws: Workspace,
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    target: str | None = None,
+    benchmark: str | None = None,
+    progress: Progress = no_progress,
+    force: bool = False,
+    workers: int | None = None,
+) -> SignalResult:
+    started = time.monotonic()
+    sig = get(name)(params)
+    sig.check_requires()
+    key = sig.key(target, benchmark)
+    out, sidecar = signal_paths(ws, key)
+    fingerprint = inputs_fingerprint(ws, sig, target, benchmark)
+    old = read_json(sidecar)
+    if not force and out.exists() and old and old.get("inputs") == fingerprint:
+        return SignalResult(key, out, True, old.get("summary", {}), 0.0)
+
+    scratch = ws.dir("signals") / ".partial" / f"{key}-{work_key(fingerprint)}"
+    ctx = SignalContext(ws, name, target=target, benchmark=benchmark, scratch=scratch)
+    check_needs(sig, ctx)
+    if isinstance(sig, BatchSignal):
+        result = _run_batches(sig, ctx, progress, workers)
+    elif isinstance(sig, CorpusSignal):
+        scratch.mkdir(parents=True, exist_ok=True)
+        result = sig.compute_corpus(ctx, progress)
+    else:  # pragma: no cover - every registered signal is one of the two
+        raise TypeError(f"{name} is neither a BatchSignal nor a CorpusSignal")
+
+    table = conform(sig, result, ctx.ids())
+    write_parquet(table, out)
+    summary = summarize(sig, table)
+    extra = getattr(sig, "sidecar_extra", None)
+    write_json({
+        "signal": name, "key": key, "version": sig.version, "params": sig.params.model_dump(mode="json"),
+        "target": target, "benchmark": benchmark, "inputs": fingerprint,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.monotonic() - started, 3),
+        "rows": table.num_rows, "summary": summary, "details": extra or {},
+    }, sidecar)
+    BatchCheckpoint(scratch).clear()
+    return SignalResult(key, out, False, summary, time.monotonic() - started)
+
+
+def _compute_one(sig: BatchSignal, batch: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(sig.compute(batch), preserve_index=False)
+
+
+def _run_batches(sig: BatchSignal, ctx: SignalContext, progress: Progress, workers: int | None) -> pd.DataFrame:
+    """Stream batches in workspace order; finished batches are checkpoint files, skipped on resume."""
+    total = ctx.doc_count()
+    columns = ("id", "text", "source", "label", "n_words", "n_chars")
+    ckpt = BatchCheckpoint(ctx.scratch)
+    workers = workers or (min(os.cpu_count() or 1, 4) if total >= PARALLEL_MIN_DOCS else 1)
+    done_rows, count = 0, 0
+    progress(0, total)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) if workers > 1 else None
+    pending: list[tuple[int, int, Any]] = []
+    try:
+        for i, batch in enumerate(ctx.docs(columns, sig.batch_size)):
+            count = i + 1
+            if ckpt.has(i):
+                done_rows += len(batch)
+                continue
+            if pool is None:
+                ckpt.save(i, _compute_one(sig, batch))
+                done_rows += len(batch)
+                progress(done_rows, total)
+                continue
+            pending.append((i, len(batch), pool.submit(_compute_one, sig, batch)))
+            while len(pending) >= 2 * workers:  # bounded: at most a few batches of text in flight
+                j, n, fut = pending.pop(0)
+                ckpt.save(j, fut.result())
+                done_rows += n
+                progress(done_rows, total)
+        for j, n, fut in pending:
+            ckpt.save(j, fut.result())
+            done_rows += n
+            progress(done_rows, total)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    progress(total, total)
+    if not count:
+        return sig.empty_result([])
+    return ckpt.load_all(count).to_pandas()
+
+
+def conform(sig: Signal, result: pd.DataFrame | pa.Table, ids: list[str]) -> pa.Table:
+    """Check one row per document and exactly the declared columns; cast to the declared types."""
+    df = result.to_pandas() if isinstance(result, pa.Table) else result
+    expected = ["id", *[c.name for c in sig.columns]]
+    missing = [c for c in expected if c not in df.columns]
+    if missing:
+        raise RuntimeError(f"signal {sig.name} did not return the column(s) {missing}")
+    df = df[expected]
+    if len(df) != len(ids) or df["id"].duplicated().any() or set(df["id"].astype(str)) != set(ids):
+        raise RuntimeError(f"signal {sig.name} returned {len(df)} rows for {len(ids)} documents")
+    arrays = {"id": pa.array(df["id"].astype(str).tolist(), pa.string())}
+    for col in sig.columns:
+        series = df[col.name]
+        values = [None if _is_missing(v) else v for v in series.tolist()]
+        arrays[col.name] = pa.array(values, _ARROW[col.dtype], from_pandas=True)
+    return pa.table(arrays)
+
+
+def _is_missing(v: Any) -> bool:
+    try:
+        return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+    except (TypeError, ValueError):
+        return False
+
+
+def summarize(sig: Signal, table: pa.Table) -> dict[str, Any]:
+    """Small figures for the sidecar and the pages: mean/min/max of numbers, pass rates of rules."""
+    df = table.to_pandas()
+    out: dict[str, Any] = {"rows": len(df)}
+    for col in sig.columns:
+        s = df[col.name]
+        if col.dtype in ("float", "int"):
+            s = pd.to_numeric(s, errors="coerce")
+            if s.notna().any():
+                out[col.name] = {"mean": float(s.mean()), "min": float(s.min()), "max": float(s.max()),
+                                 "nulls": int(s.isna().sum())}
+        elif col.dtype == "bool":
+            out[col.name] = {"true": int((s == True).sum()), "false": int((s == False).sum())}  # noqa: E712
+        elif col.kind == "reason":
+            out[col.name] = {str(k): int(v) for k, v in s.value_counts().head(20).items()}
+    return out
