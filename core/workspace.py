@@ -33,6 +33,7 @@ SUBDIRS = (
     "targets",
     "benchmarks",
     "filters",
+    "inputs",
 )
 MARKER = "winnow.json"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
