@@ -99,3 +99,28 @@ def length_histogram(store: Store, column: str = "n_words", bins: int = 40, log:
     if log:
         df["lo"], df["hi"] = 10 ** df["lo"], 10 ** df["hi"]
     return df[["lo", "hi", "count"]]
+
+
+def field_summary(store: Store, sample: int = 20_000) -> pd.DataFrame:
+    """The fields documents carry: the fixed columns, then the keys found in `meta` (on a sample),
+    each with the share of documents that have a value."""
+    total = store.count()
+    if not total:
+        return pd.DataFrame(columns=["field", "kind", "present"])
+    fixed = store.one(
+        "SELECT count(text), count(source), count(label), count(meta) FROM docs"
+    ) or (0, 0, 0, 0)
+    rows = [
+        {"field": "text", "kind": "document text", "present": fixed[0] / total},
+        {"field": "source", "kind": "where it came from", "present": fixed[1] / total},
+        {"field": "label", "kind": "class label", "present": fixed[2] / total},
+    ]
+    meta = store.df(f"""
+        SELECT k AS field, count(*) AS n, (SELECT count(*) FROM (SELECT 1 FROM docs LIMIT {int(sample)})) AS of
+        FROM (SELECT unnest(json_keys(meta)) AS k FROM (SELECT meta FROM docs WHERE meta IS NOT NULL
+              AND json_valid(meta) AND json_type(meta) = 'OBJECT' LIMIT {int(sample)}))
+        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100
+    """)
+    for r in meta.itertuples():
+        rows.append({"field": f"meta.{r.field}", "kind": "kept from the input", "present": r.n / max(r.of, 1)})
+    return pd.DataFrame(rows)

@@ -75,6 +75,11 @@ class Store:
             self._signature = sig
         return True
 
+    @property
+    def signature(self) -> tuple:
+        """The files behind the views as of the last refresh: a cache key for figures computed from them."""
+        return self._signature
+
     def _score_sources(self) -> list[tuple[str, Path]]:
         """(key, file) for every signal file and the active map."""
         sources = [(p.stem, p) for p in self.ws.signal_files()]
