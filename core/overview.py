@@ -90,7 +90,7 @@ def length_histogram(store: Store, column: str = "n_words", bins: int = 40, log:
     lo, hi = store.one(f"SELECT min({expr}), max({expr}) FROM docs") or (None, None)
     if lo is None:
         return pd.DataFrame(columns=["lo", "hi", "count"])
-    width = (hi - lo) / bins if hi > lo else 1.0
+    width = (hi - lo) / bins if hi > lo else (0.02 if log else 1.0)
     df = store.df(f"""
         SELECT least(floor(({expr} - ?) / ?), ?)::INT AS b, count(*) AS count FROM docs GROUP BY 1 ORDER BY 1
     """, [lo, width, bins - 1])

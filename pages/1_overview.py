@@ -48,7 +48,7 @@ def _bar(counts: dict[str, int], title: str) -> go.Figure:
     figure = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
                               hovertemplate="%{y}: %{x:,} documents<extra></extra>"))
     figure.update_layout(title=title, height=max(180, 32 * len(items) + 80), margin=dict(l=10, r=10, t=40, b=10),
-                         xaxis_title="documents")
+                         xaxis_title="documents", yaxis_type="category")
     return figure
 
 

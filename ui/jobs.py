@@ -52,6 +52,11 @@ def job_panel(ws: Workspace, kind: str, argv: list[str], *, title: str, button: 
     return latest
 
 
+def job_status(ws: Workspace, job_id: str, key: str) -> None:
+    """The progress bar of one job (refreshing by itself while it runs), with cancel, resume and its error."""
+    _job_status(ws, job_id, key)
+
+
 def _job_status(ws: Workspace, job_id: str, key: str) -> None:
     job = read_job(ws, job_id)
     if job is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -10,10 +11,11 @@ from core.errors import WinnowError
 from core.ingest import TEXT_FIELD_GUESSES
 from core.readers import detect_format, read_any
 from core.workspace import Workspace, safe_name
-from ui.jobs import job_caption
+from ui.jobs import job_caption, job_status
 from ui.state import set_workspace, workspace_path
 
-WORKSPACES_DIR = Path("workspaces")
+# Where new workspaces made from uploads go (and where the picker looks for others).
+WORKSPACES_DIR = Path(os.environ.get("WINNOW_WORKSPACES_DIR", "workspaces"))
 
 
 def known_workspaces() -> list[str]:
@@ -53,7 +55,13 @@ def _running_jobs() -> None:
     path = workspace_path()
     if not Workspace.is_workspace(path):
         return
-    active = [j for j in list_jobs(Workspace(path), limit=10) if j["status"] in ("queued", "running")]
+    ws = Workspace(path)
+    upload = st.session_state.get("upload_job")
+    if upload and upload[0] == path:
+        st.markdown("**Ingesting the uploaded file**")
+        job_status(ws, upload[1], "upload")
+    active = [j for j in list_jobs(ws, limit=10) if j["status"] in ("queued", "running")
+              and not (upload and j["id"] == upload[1])]
     for job in active:
         st.caption(job_caption(job))
 
@@ -109,6 +117,7 @@ def _create_from_upload() -> None:
             argv += ["--label-field", label_field]
         from core.jobs import start_job
 
-        start_job(ws, "ingest", argv, title=f"ingest {file_name}")
+        job_id = start_job(ws, "ingest", argv, title=f"ingest {file_name}")
         set_workspace(ws.root)
+        st.session_state["upload_job"] = (str(ws.root.resolve()), job_id)
         st.rerun()

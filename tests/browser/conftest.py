@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import contextlib
 import socket
 import subprocess
 import sys
@@ -27,15 +27,19 @@ def free_port() -> int:
 
 
 class AppServer:
-    def __init__(self, workspace: Path) -> None:
+    def __init__(self, workspace: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **(env or {})}
+        SHOTS.mkdir(exist_ok=True)
+        # The server's output goes to a file (a pipe nobody reads would fill up and block it).
+        self.log_path = SHOTS / f"streamlit-{self.port}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--", "--workspace", str(workspace)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -55,6 +59,7 @@ class AppServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self._log.close()
 
 
 @pytest.fixture(scope="session")
@@ -85,10 +90,8 @@ def page(browser, request):
     pg.set_default_timeout(30_000)
     yield pg
     SHOTS.mkdir(exist_ok=True)
-    try:
+    with contextlib.suppress(Exception):  # a screenshot is a courtesy, never a failure
         pg.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
-    except Exception:  # noqa: BLE001 - a screenshot is a courtesy, never a failure
-        pass
     context.close()
 
 

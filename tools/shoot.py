@@ -1,0 +1,43 @@
+"""Screenshot pages of the app in Debian's Chromium, to look at a page you changed.
+
+    .venv/bin/python -m tools.shoot WORKSPACE OUT_PREFIX [PAGE ...]   e.g. ... ws /tmp/look overview browse map
+
+Writes OUT_PREFIX-PAGE.png (full page) for each page slug, after the app has finished running.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer, wait_for_app
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    workspace, prefix, slugs = Path(argv[0]), argv[1], argv[2:] or ["overview"]
+    server = AppServer(workspace)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            for slug in slugs:
+                page.goto(f"{server.url}/{'' if slug == 'overview' else slug}")
+                wait_for_app(page)
+                page.wait_for_timeout(1500)  # let Plotly finish drawing
+                out = f"{prefix}-{slug}.png"
+                page.screenshot(path=out, full_page=True)
+                print(out)
+            browser.close()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
