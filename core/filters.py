@@ -1,0 +1,603 @@
+"""Filters: thresholds on computed scores, decided live in DuckDB, saved as `filters/<name>.json`.
+
+A filter keeps a document when every condition holds:
+- `thresholds`: per numeric `scores` column a keep range (`min` and/or `max`, both inclusive);
+- `rules`: per boolean `scores` column (a rule's `<rule>_ok`, a flag) the value a document must have;
+- `sources` / `labels`: optional lists the document's source / label must be in.
+
+A null score means "does not apply" (as in the rule signals and datatrove) and passes its condition.
+
+Each question the Scores page asks on a slider move (kept count, drop reasons, histograms, dropped
+examples) is one SQL query over the in-memory `scores` table, optionally restricted to a list of ids
+(the map selection). Drop reasons are named `<signal key>.<rule>` (or `<signal key>.<column>` for a
+column that decides no rule) and are checked in the order the signals declare their rules, so at the
+published thresholds the first failing reason is the signal's own `<signal>_reason`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.errors import WinnowError
+from core.store import Store, ident, sql_str
+from core.workspace import Workspace, read_json, safe_name, write_json
+
+FORMAT = 1
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+SNIPPET_CHARS = 400
+GRID_STEPS = 100  # slider positions: the percentiles of the column, so each step moves about 1% of documents
+
+
+# -- the filter --------------------------------------------------------------------------------
+class Range(BaseModel):
+    """Keep documents whose value is within [min, max]; a missing end is open."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Range:
+        for v in (self.min, self.max):
+            if v is not None and not math.isfinite(v):
+                raise ValueError("thresholds must be finite numbers")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class FilterSpec(BaseModel):
+    """What a saved filter holds (besides its name and when it was saved)."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    thresholds: dict[str, Range] = Field(default_factory=dict, description="numeric scores column -> keep range")
+    rules: dict[str, bool] = Field(default_factory=dict, description="boolean scores column -> required value")
+    sources: list[str] = Field(default_factory=list, description="keep only these sources (empty: all)")
+    labels: list[str] = Field(default_factory=list, description="keep only these labels (empty: all)")
+
+    @field_validator("thresholds", mode="after")
+    @classmethod
+    def _drop_open(cls, v: dict[str, Range]) -> dict[str, Range]:
+        return {k: r for k, r in v.items() if r.min is not None or r.max is not None}
+
+    def is_empty(self) -> bool:
+        return not (self.thresholds or self.rules or self.sources or self.labels)
+
+    def columns(self) -> list[str]:
+        return [*self.thresholds, *self.rules]
+
+
+def parse_spec(data: dict[str, Any], where: str = "filter") -> FilterSpec:
+    """A FilterSpec from a dict (the JSON of a saved filter), with one clear error for what is wrong."""
+    data = {k: v for k, v in dict(data).items() if k not in ("name", "format", "saved")}
+    try:
+        return FilterSpec(**data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'filter'}: {e['msg']}" for e in exc.errors())
+        raise WinnowError(f"{where} is not a valid filter ({problems})") from None
+
+
+# -- saving and loading ------------------------------------------------------------------------
+def filter_path(ws: Workspace, name: str) -> Path:
+    return ws.dir("filters") / f"{safe_name(name, 'filter name')}.json"
+
+
+def save_filter(ws: Workspace, name: str, spec: FilterSpec, *, overwrite: bool = True) -> Path:
+    path = filter_path(ws, name)
+    if path.exists() and not overwrite:
+        raise WinnowError(f"a filter named {name!r} exists already: choose another name or replace it")
+    if spec.is_empty():
+        raise WinnowError("this filter keeps every document (no threshold, rule, source or label): nothing to save")
+    body = {"name": path.stem, "format": FORMAT, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **spec.model_dump(mode="json")}
+    return write_json(body, path)
+
+
+def load_filter(ws: Workspace, name: str) -> FilterSpec:
+    path = filter_path(ws, name)
+    if not path.exists():
+        known = ", ".join(f["name"] for f in list_filters(ws)) or "none saved yet"
+        raise WinnowError(f"no saved filter named {name!r} (saved filters: {known})")
+    try:
+        data = read_json(path)
+    except ValueError as exc:
+        raise WinnowError(f"filters/{path.name} is not valid JSON ({exc}); fix or delete it") from None
+    if not isinstance(data, dict):
+        raise WinnowError(f"filters/{path.name} is not a filter (expected a JSON object)")
+    if data.get("format", FORMAT) != FORMAT:
+        raise WinnowError(f"filters/{path.name} has format {data.get('format')!r}; this Winnow reads format {FORMAT}")
+    return parse_spec(data, f"filters/{path.name}")
+
+
+def list_filters(ws: Workspace) -> list[dict[str, Any]]:
+    """name, description, saved, conditions (count) and problem (None or why it cannot be read) per file."""
+    out = []
+    for path in sorted(ws.dir("filters").glob("*.json")):
+        row: dict[str, Any] = {"name": path.stem, "description": "", "saved": None, "conditions": 0, "problem": None}
+        try:
+            data = read_json(path)
+            spec = parse_spec(data if isinstance(data, dict) else {"x": 1}, f"filters/{path.name}")
+            row.update(description=spec.description, saved=data.get("saved"),
+                       conditions=len(spec.thresholds) + len(spec.rules) + bool(spec.sources) + bool(spec.labels))
+        except (ValueError, WinnowError) as exc:
+            row["problem"] = str(exc)
+        out.append(row)
+    return out
+
+
+def delete_filter(ws: Workspace, name: str) -> None:
+    path = filter_path(ws, name)
+    if not path.exists():
+        raise WinnowError(f"no saved filter named {name!r}")
+    path.unlink()
+
+
+# -- column metadata ---------------------------------------------------------------------------
+def split_column(column: str) -> tuple[str, str]:
+    """`gopher_quality__n_words` -> ("gopher_quality", "n_words"); a key may itself hold `__` (dsir__wiki)."""
+    if "__" not in column:
+        raise WinnowError(f"{column!r} is not a score column (expected <signal>__<column>)")
+    key, name = column.rsplit("__", 1)
+    return key, name
+
+
+def declared_column(column: str):
+    """The signal's Column declaration for a `scores` column, or None (unknown signal, the map)."""
+    from core.signals import load_all
+
+    key, name = split_column(column)
+    cls = load_all().get(key.split("__")[0])
+    if cls is None:
+        return None
+    try:
+        return cls.column(name)
+    except KeyError:
+        return None
+
+
+def reason_name(column: str) -> str:
+    key, name = split_column(column)
+    col = declared_column(column)
+    return f"{key}.{col.rule if col is not None and col.rule else name}"
+
+
+_CACHE: weakref.WeakKeyDictionary[Store, dict[str, Any]] = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+
+
+def _cached(store: Store, what: str, build):
+    """A per-store cache of figures that change only when the store's files change."""
+    with _CACHE_LOCK:
+        entry = _CACHE.get(store)
+        if entry is None or entry["signature"] != store.signature:
+            entry = {"signature": store.signature}
+            _CACHE[store] = entry
+    if what not in entry:
+        entry[what] = build()
+    return entry[what]
+
+
+def score_types(store: Store) -> dict[str, str]:
+    """scores column -> DuckDB type name."""
+    return _cached(store, "types", lambda: {r[0]: r[1] for r in store.con.cursor().execute("DESCRIBE scores").fetchall()})
+
+
+def _check_columns(store: Store, spec: FilterSpec) -> None:
+    types = score_types(store)
+    missing = [c for c in spec.columns() if c not in types]
+    if missing:
+        keys = sorted({split_column(c)[0] for c in missing})
+        raise WinnowError(
+            f"this filter uses score column(s) {', '.join(missing)}, which this workspace has not computed: "
+            f"run `python -m core score --workspace W {' '.join(k.split('__')[0] for k in keys)}`"
+        )
+    for c in spec.thresholds:
+        if types[c].upper() not in NUMERIC_TYPES:
+            raise WinnowError(f"{c} is {types[c]}, not a number: it cannot have a threshold")
+    for c in spec.rules:
+        if types[c].upper() != "BOOLEAN":
+            raise WinnowError(f"{c} is {types[c]}, not true/false: it cannot be a rule")
+
+
+# -- conditions and the one query behind each question -------------------------------------------
+@dataclass
+class Condition:
+    reason: str
+    fail: str  # SQL: true when the document fails (never null)
+    columns: list[str] = field(default_factory=list)
+
+
+def _num(v: float) -> str:
+    return repr(float(v))
+
+
+def _order_key(store: Store, column: str) -> tuple[int, int, int]:
+    """Check order: signals in `scores` order; within one, the order its columns declare their rules."""
+    cols = store.score_columns
+    key, name = split_column(column)
+    sig_pos = next((i for i, c in enumerate(cols) if c.startswith(key + "__")), len(cols))
+    decl = declared_column(column)
+    if decl is not None:
+        from core.signals import load_all
+
+        declared = load_all()[key.split("__")[0]].columns
+        rule = decl.rule
+        pos = next((i for i, c in enumerate(declared) if (rule and c.rule == rule) or c.name == name), 0)
+        return sig_pos, pos, 0
+    return sig_pos, cols.index(column) if column in cols else len(cols), 1
+
+
+def conditions(store: Store, spec: FilterSpec) -> list[Condition]:
+    """The filter's conditions in check order; columns that decide the same rule form one condition."""
+    _check_columns(store, spec)
+    out: list[Condition] = []
+    if spec.sources:
+        vals = ", ".join(sql_str(s) for s in spec.sources)
+        out.append(Condition("source", f"(f.source IS NULL OR f.source NOT IN ({vals}))"))
+    if spec.labels:
+        vals = ", ".join(sql_str(s) for s in spec.labels)
+        out.append(Condition("label", f"(f.label IS NULL OR f.label NOT IN ({vals}))"))
+    parts: dict[str, list[tuple[tuple, str, str]]] = {}
+    for col, rng in spec.thresholds.items():
+        tests = ([f"s.{ident(col)} < {_num(rng.min)}"] if rng.min is not None else []) + \
+                ([f"s.{ident(col)} > {_num(rng.max)}"] if rng.max is not None else [])
+        parts.setdefault(reason_name(col), []).append((_order_key(store, col), col, f"coalesce({' OR '.join(tests)}, false)"))
+    for col, required in spec.rules.items():
+        parts.setdefault(reason_name(col), []).append(
+            (_order_key(store, col), col, f"coalesce(s.{ident(col)} <> {'true' if required else 'false'}, false)"))
+    for reason, items in sorted(parts.items(), key=lambda kv: min(i[0] for i in kv[1])):
+        out.append(Condition(reason, "(" + " OR ".join(i[2] for i in items) + ")", [i[1] for i in items]))
+    return out
+
+
+def _facets(store: Store) -> str:
+    """An in-memory (id, source, label) table, so source/label filters scan no Parquet."""
+
+    def build() -> str:
+        name = f"filter_facets_{abs(hash(store.signature)) % 10**12}"
+        cur = store.con.cursor()
+        try:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT id, source, label FROM docs")
+        finally:
+            cur.close()
+        return name
+
+    return _cached(store, "facets", build)
+
+
+def _base(store: Store, spec: FilterSpec, ids: list[str] | None) -> str:
+    """FROM clause: `scores s`, joined to the facets when needed, restricted to `sel_ids` when given."""
+    sql = "scores s"
+    if spec.sources or spec.labels:
+        sql += f" JOIN {_facets(store)} f ON f.id = s.id"
+    if ids is not None:
+        sql += " SEMI JOIN sel_ids ON sel_ids.id = s.id"
+    return sql
+
+
+def _run(store: Store, query: str, ids: list[str] | None) -> pd.DataFrame:
+    cur = store.cursor()
+    try:
+        if ids is not None:
+            cur.register("sel_ids", pa.table({"id": pa.array([str(i) for i in ids], pa.string())}))
+        return cur.execute(query).df()
+    finally:
+        cur.close()
+
+
+def _kept_sql(conds: list[Condition]) -> str:
+    return "NOT (" + " OR ".join(c.fail for c in conds) + ")" if conds else "true"
+
+
+def _first_sql(conds: list[Condition]) -> str:
+    if not conds:
+        return "NULL::INTEGER"
+    return "CASE " + " ".join(f"WHEN {c.fail} THEN {i}" for i, c in enumerate(conds)) + " END"
+
+
+@dataclass
+class Evaluation:
+    total: int  # documents considered (all, or the map selection)
+    kept: int
+    first: dict[str, int]  # reason -> documents whose first failing condition it is (check order)
+    failing: dict[str, int]  # reason -> documents failing it, whatever else they fail
+
+    @property
+    def dropped(self) -> int:
+        return self.total - self.kept
+
+    @property
+    def kept_share(self) -> float:
+        return self.kept / self.total if self.total else 0.0
+
+    def reasons_frame(self) -> pd.DataFrame:
+        """reason, first (count), failing (count), in check order."""
+        return pd.DataFrame({"reason": list(self.failing), "first": [self.first[r] for r in self.failing],
+                             "failing": list(self.failing.values())})
+
+
+def evaluate(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Evaluation:
+    """Kept count, first failing reason and every failing reason, in one query."""
+    conds = conditions(store, spec)
+    flags = ", ".join(f"{c.fail} AS f{i}" for i, c in enumerate(conds))
+    fs = [f"f{i}" for i in range(len(conds))]
+    aggs = ["count(*) AS n"]
+    aggs.append(f"count_if(NOT ({' OR '.join(fs)})) AS kept" if fs else "count(*) AS kept")
+    first = "CASE " + " ".join(f"WHEN {f} THEN {i}" for i, f in enumerate(fs)) + " END" if fs else "NULL"
+    aggs += [f"count_if({f}) AS a{i}" for i, f in enumerate(fs)]
+    aggs += [f"count_if(first = {i}) AS b{i}" for i in range(len(fs))]
+    inner = f"SELECT {flags + ', ' if flags else ''}{first} AS first FROM {_base(store, spec, ids)}"
+    row = _run(store, f"SELECT {', '.join(aggs)} FROM ({inner})", ids).iloc[0]
+    return Evaluation(
+        total=int(row["n"]), kept=int(row["kept"]),
+        first={c.reason: int(row[f"b{i}"]) for i, c in enumerate(conds)},
+        failing={c.reason: int(row[f"a{i}"]) for i, c in enumerate(conds)},
+    )
+
+
+def kept_ids(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> list[str]:
+    """The ids a filter keeps (within `ids` when given), in `scores` order. Selections call this."""
+    conds = conditions(store, spec)
+    df = _run(store, f"SELECT s.id FROM {_base(store, spec, ids)} WHERE {_kept_sql(conds)}", ids)
+    return df["id"].astype(str).tolist()
+
+
+def apply_saved(ws: Workspace, store: Store, name: str, ids: list[str] | None = None) -> list[str]:
+    """The ids the saved filter `name` keeps."""
+    return kept_ids(store, load_filter(ws, name), ids)
+
+
+# -- histograms --------------------------------------------------------------------------------
+@dataclass
+class ColumnStats:
+    column: str
+    is_int: bool
+    count: int  # non-null values
+    min: float | None
+    max: float | None
+    hist_lo: float | None  # histogram range: [min, 99.5th percentile] (values above go to the last bar)
+    hist_hi: float | None
+    grid: list[float]  # slider positions: percentiles 0..100 of the column
+
+    @property
+    def clipped(self) -> bool:
+        return self.hist_hi is not None and self.max is not None and self.hist_hi < self.max
+
+
+def column_stats(store: Store, columns: list[str]) -> dict[str, ColumnStats]:
+    """Range, histogram range and percentile grid per numeric column (whole corpus; cached until files change)."""
+    cache = _cached(store, "stats", dict)
+    todo = [c for c in columns if c not in cache]
+    if todo:
+        types = score_types(store)
+        unknown = [c for c in todo if c not in types]
+        if unknown:
+            raise WinnowError(f"no score column {', '.join(unknown)} in this workspace")
+        qs = "[" + ", ".join(str(i / GRID_STEPS) for i in range(GRID_STEPS + 1)) + "]"
+        parts = []
+        for i, c in enumerate(todo):
+            q = f"s.{ident(c)}::DOUBLE"
+            parts.append(f"count({q}) AS n{i}, min({q}) AS lo{i}, max({q}) AS hi{i}, "
+                         f"quantile_cont({q}, 0.995) AS p{i}, quantile_disc({q}, {qs}) AS g{i}")
+        row = _run(store, f"SELECT {', '.join(parts)} FROM scores s", None).iloc[0]
+        for i, c in enumerate(todo):
+            n = int(row[f"n{i}"])
+            is_int = types[c].upper() in NUMERIC_TYPES[:8]
+            if not n:
+                cache[c] = ColumnStats(c, is_int, 0, None, None, None, None, [])
+                continue
+            lo, hi, p995 = float(row[f"lo{i}"]), float(row[f"hi{i}"]), float(row[f"p{i}"])
+            grid = sorted({float(v) for v in row[f"g{i}"] if v is not None and math.isfinite(v)} | {lo, hi})
+            hist_hi = p995 if (hi - lo) > 0 and (p995 - lo) < 0.5 * (hi - lo) else hi
+            cache[c] = ColumnStats(c, is_int, n, lo, hi, lo, hist_hi, grid)
+    return {c: cache[c] for c in columns}
+
+
+def _bins(st: ColumnStats, bins: int) -> tuple[float, float, int]:
+    """(start, width, count) of equal bins over the histogram range; whole numbers get whole-number bins."""
+    lo, hi = st.hist_lo, st.hist_hi
+    if st.is_int and hi - lo + 1 <= bins:
+        return lo - 0.5, 1.0, int(hi - lo + 1)
+    if hi <= lo:
+        return lo - 0.5, 1.0, 1
+    width = (hi - lo) / bins
+    if st.is_int:
+        width = max(1.0, math.ceil(width))
+        return lo - 0.5, width, int(math.ceil((hi - lo + 1) / width))
+    return lo, width, bins
+
+
+def histograms(store: Store, spec: FilterSpec, columns: list[str], ids: list[str] | None = None,
+               bins: int = 40) -> dict[str, pd.DataFrame]:
+    """Per column: start, end, all (documents in the bar), kept (of those, kept by the whole filter).
+
+    Binned in DuckDB in one query (one GROUP BY per column over the same rows). Values above the
+    histogram range fall into the last bar.
+    """
+    if not columns:
+        return {}
+    stats = column_stats(store, columns)
+    conds = conditions(store, spec)
+    shape = {c: _bins(stats[c], bins) for c in columns if stats[c].count}
+    if not shape:
+        return {c: pd.DataFrame(columns=["start", "end", "all", "kept"]) for c in columns}
+    sel = ", ".join(f"s.{ident(c)}::DOUBLE AS c{i}" for i, c in enumerate(columns) if c in shape)
+    branches = []
+    for i, c in enumerate(columns):
+        if c not in shape:
+            continue
+        start, width, n = shape[c]
+        b = f"least(greatest(floor((c{i} - {_num(start)}) / {_num(width)}), 0), {n - 1})::INTEGER"
+        branches.append(f"SELECT {i} AS col, {b} AS bin, count(*) AS n_all, count_if(k) AS n_kept "
+                        f"FROM t WHERE c{i} IS NOT NULL GROUP BY ALL")
+    query = (f"WITH t AS MATERIALIZED (SELECT {_kept_sql(conds)} AS k, {sel} FROM {_base(store, spec, ids)}) "
+             + " UNION ALL ".join(branches))
+    df = _run(store, query, ids)
+    out = {}
+    for i, c in enumerate(columns):
+        if c not in shape:
+            out[c] = pd.DataFrame(columns=["start", "end", "all", "kept"])
+            continue
+        start, width, n = shape[c]
+        part = df[df["col"] == i].set_index("bin")
+        idx = pd.RangeIndex(n)
+        frame = pd.DataFrame({"start": [start + k * width for k in idx], "end": [start + (k + 1) * width for k in idx]})
+        frame["all"] = part["n_all"].reindex(idx, fill_value=0).astype(int).to_numpy()
+        frame["kept"] = part["n_kept"].reindex(idx, fill_value=0).astype(int).to_numpy()
+        out[c] = frame
+    return out
+
+
+# -- dropped documents to read -------------------------------------------------------------------
+def dropped_samples(store: Store, spec: FilterSpec, ids: list[str] | None = None, per_reason: int = 3,
+                    by: Literal["first", "failing"] = "first", chars: int = SNIPPET_CHARS) -> pd.DataFrame:
+    """A few dropped documents per reason: reason, id, source, value (what failed), text (the start).
+
+    `by="first"`: grouped by the first failing reason; `"failing"`: every reason a document fails.
+    The same documents come back for the same filter (ordered by a hash of the id), so reading is stable.
+    """
+    conds = conditions(store, spec)
+    if not conds:
+        return pd.DataFrame(columns=["reason", "id", "source", "value", "text"])
+    values = []
+    for i, c in enumerate(conds):
+        if c.columns:
+            shown = " || ', ' || ".join(f"'{split_column(col)[1]}=' || coalesce(s.{ident(col)}::VARCHAR, 'null')"
+                                        for col in c.columns)
+        else:
+            shown = "coalesce(f.source, 'null')" if c.reason == "source" else "coalesce(f.label, 'null')"
+        values.append(f"WHEN {i} THEN {shown}")
+    if by == "first":
+        reason = _first_sql(conds)
+        inner = f"SELECT s.id, {reason} AS r FROM {_base(store, spec, ids)}"
+    else:
+        lst = "[" + ", ".join(f"CASE WHEN {c.fail} THEN {i} END" for i, c in enumerate(conds)) + "]"
+        inner = f"SELECT s.id, unnest(list_filter({lst}, lambda x: x IS NOT NULL)) AS r FROM {_base(store, spec, ids)}"
+    picked = (f"SELECT id, r FROM ({inner}) WHERE r IS NOT NULL "
+              f"QUALIFY row_number() OVER (PARTITION BY r ORDER BY hash(id), id) <= {int(per_reason)}")
+    needs_facets = spec.sources or spec.labels
+    query = (
+        f"WITH p AS ({picked}) "
+        f"SELECT p.r, p.id, d.source, CASE p.r {' '.join(values)} END AS value, "
+        f"left(d.text, {int(chars)}) AS text FROM p JOIN scores s ON s.id = p.id "
+        + (f"JOIN {_facets(store)} f ON f.id = p.id " if needs_facets else "")
+        + "JOIN docs d ON d.id = p.id ORDER BY p.r, hash(p.id), p.id"
+    )
+    df = _run(store, query, ids)
+    names = [c.reason for c in conds]
+    df.insert(0, "reason", [names[int(r)] for r in df["r"]])
+    return df.drop(columns=["r"]).reset_index(drop=True)
+
+
+# -- what the Scores page draws ------------------------------------------------------------------
+@dataclass
+class Slider:
+    column: str  # scores column
+    label: str
+    description: str
+    mode: Literal["min", "max", "range"]  # keep >= min, keep <= max, or keep within a range
+    default: tuple[float | None, float | None]  # the published keep range (None: open)
+    rule: str | None  # the reason it decides; None: a plain value (open by default)
+
+
+@dataclass
+class Toggle:
+    column: str
+    label: str
+    description: str
+    required: bool  # the value a kept document has
+    default: bool  # applied by default
+    rule: str | None
+
+
+@dataclass
+class SignalControls:
+    key: str
+    description: str
+    sliders: list[Slider]
+    toggles: list[Toggle]  # rules without a numeric value, and flags
+    rules: list[str]  # rule names in check order (each is decided by a slider or a toggle)
+    stale: bool  # computed before the documents changed
+    known: bool  # the signal is in the registry (else its columns were guessed from their types)
+
+
+def filter_controls(ws: Workspace, store: Store) -> list[SignalControls]:
+    """Per computed signal: the sliders and toggles to draw, with the published defaults it ran with."""
+    from core.signals import load_all
+    from core.signals.runner import read_sidecar
+
+    registry = load_all()
+    types = score_types(store)
+    keys: list[str] = []
+    for c in store.score_columns:
+        key = split_column(c)[0]
+        if key != "map" and key not in keys:
+            keys.append(key)
+    fingerprint = ws.fingerprint()
+    out = []
+    for key in keys:
+        sidecar = read_sidecar(ws, key) or {}
+        params = sidecar.get("params") or {}
+        stale = bool(sidecar) and (sidecar.get("inputs") or {}).get("docs") not in (None, fingerprint)
+        cls = registry.get(key.split("__")[0])
+        present = {split_column(c)[1]: c for c in store.score_columns if split_column(c)[0] == key}
+        sliders, toggles, rules = [], [], []
+        if cls is not None:
+            valued_rules = {c.rule for c in cls.columns if c.kind == "value" and c.rule and c.dtype in ("int", "float")}
+            for col in cls.columns:
+                full = present.get(col.name)
+                if full is None:
+                    continue
+                if col.rule and col.rule not in rules and col.kind in ("value", "rule"):
+                    rules.append(col.rule)
+                if col.kind == "value" and col.dtype in ("int", "float"):
+                    lo = params.get(col.keep_min) if col.keep_min else None
+                    hi = params.get(col.keep_max) if col.keep_max else None
+                    if col.keep_min and col.keep_max:
+                        mode = "range"
+                    elif col.keep_min or col.better == "higher":
+                        mode = "min"
+                    elif col.keep_max or col.better == "lower":
+                        mode = "max"
+                    else:
+                        mode = "range"
+                    sliders.append(Slider(full, col.name, col.description, mode, (lo, hi), col.rule))
+                elif col.kind == "rule" and col.rule not in valued_rules:
+                    toggles.append(Toggle(full, col.rule or col.name, col.description, True, True, col.rule))
+                elif col.kind == "flag" and col.dtype == "bool":
+                    toggles.append(Toggle(full, col.name, col.description, col.better != "lower", False, None))
+            out.append(SignalControls(key, cls.description, sliders, toggles, rules, stale, True))
+        else:  # a signal file without a registered signal: numbers get sliders, booleans toggles
+            for name, full in present.items():
+                t = types.get(full, "").upper()
+                if t in NUMERIC_TYPES:
+                    sliders.append(Slider(full, name, "", "range", (None, None), None))
+                elif t == "BOOLEAN":
+                    toggles.append(Toggle(full, name, "", True, False, None))
+            out.append(SignalControls(key, sidecar.get("description", ""), sliders, toggles, [], stale, False))
+    return out
+
+
+def default_spec(controls: list[SignalControls]) -> FilterSpec:
+    """The filter at the published thresholds: every rule applied at the value the signal ran with."""
+    thresholds, rules = {}, {}
+    for sc in controls:
+        for s in sc.sliders:
+            if s.rule and (s.default[0] is not None or s.default[1] is not None):
+                thresholds[s.column] = Range(min=s.default[0], max=s.default[1])
+        for t in sc.toggles:
+            if t.default:
+                rules[t.column] = t.required
+    return FilterSpec(thresholds=thresholds, rules=rules)
