@@ -1,0 +1,228 @@
+"""Shared text splitting for the heuristic signals: words, lines, paragraphs, n-gram repetition, normalisation.
+
+The published filters are checked against datatrove's implementations (GopherQualityFilter,
+GopherRepetitionFilter, FineWebQualityFilter, C4QualityFilter). For English, datatrove splits words
+with spaCy's rule-based tokenizer (`spacy.blank("en")`): punctuation marks become their own tokens,
+clitics split off ("don't" -> "do", "n't"), abbreviations, numbers and URLs stay whole. `split_words`
+reproduces those rules with one compiled regular expression (about ten times faster than spaCy), so
+the counts behind every rule match on ordinary prose; rare spaCy special cases (emoticons, some unit
+suffixes) can differ by a token.
+
+The n-gram repetition measures are datatrove's definitions, computed on integer word ids with numpy
+so that a document without repeats costs one `np.unique`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+# The punctuation set datatrove uses to tell "symbol" tokens from words (datatrove.utils.text.PUNCTUATION,
+# plus the ASCII control characters it appends); a token made only of these characters is a symbol.
+PUNCTUATION = "!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»" + "".join(
+    map(chr, (x for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b)))
+)
+# Terminal punctuation of FineWeb's line-punctuation rule: datatrove.utils.text.TERMINAL_PUNCTUATION exactly
+# (full stops, question and exclamation marks of every script).
+TERMINAL_PUNCTUATION = tuple(
+    "!.?\u0589\u061d\u061e\u061f\u06d4\u0700\u0701\u0702\u07f9\u0837\u0839\u083d\u083e\u0964\u0965"
+    "\u104a\u104b\u1362\u1367\u1368\u166e\u1735\u1736\u17d4\u17d5\u17d6\u17d9\u17da\u1803\u1809\u1944"
+    "\u1945\u1aa8\u1aa9\u1aaa\u1aab\u1b5a\u1b5b\u1b5e\u1b5f\u1b7d\u1b7e\u1c3b\u1c3c\u1c7e\u1c7f\u203c"
+    "\u203d\u2047\u2048\u2049\u2e2e\u2e3c\u2e53\u2e54\u3002\ua4ff\ua60e\ua60f\ua6f3\ua6f7\ua876\ua877"
+    "\ua8ce\ua8cf\ua92f\ua9c8\ua9c9\uaa5d\uaa5e\uaa5f\uaaf0\uaaf1\uabeb\ufe52\ufe56\ufe57\uff01\uff0e"
+    "\uff1f\uff61\U00010a56\U00010a57\U00010f55\U00010f56\U00010f57\U00010f58\U00010f59\U00010f86"
+    "\U00010f87\U00010f88\U00010f89\U00011047\U00011048\U000110be\U000110bf\U000110c0\U000110c1"
+    "\U00011141\U00011142\U00011143\U000111c5\U000111c6\U000111cd\U000111de\U000111df\U00011238"
+    "\U00011239\U0001123b\U0001123c\U000112a9\U0001144b\U0001144c\U000115c2\U000115c3\U000115c9"
+    "\U000115ca\U000115cb\U000115cc\U000115cd\U000115ce\U000115cf\U000115d0\U000115d1\U000115d2"
+    "\U000115d3\U000115d4\U000115d5\U000115d6\U000115d7\U00011641\U00011642\U0001173c\U0001173d"
+    "\U0001173e\U00011944\U00011946\U00011a42\U00011a43\U00011a9b\U00011a9c\U00011c41\U00011c42"
+    "\U00011ef7\U00011ef8\U00011f43\U00011f44\U00016a6e\U00016a6f\U00016af5\U00016b37\U00016b38"
+    "\U00016b44\U00016e98\U0001bc9f\U0001da88"
+)
+PUNCTUATION_SET = frozenset(PUNCTUATION) | frozenset(TERMINAL_PUNCTUATION)
+
+_WORD_RE = re.compile(
+    r"""
+    (?:https?://|www\.)[^\s]+?(?=[.,;:!?)\]"'>]*(?:\s|$))   # URLs, without trailing punctuation
+  | [\w.+-]+@[\w-]+(?:\.[\w-]+)+                             # e-mail addresses
+  | \.{2,}|…                                                # ellipses stay one token
+  | -{2,}                                                    # "--"
+  | (?:[^\W\d_]{1,3}\.){2,}                                   # U.S.  e.g.  Ph.D.  a.m.
+  | (?<![\w.])[A-Za-z]\.(?=\s)                                # initials: J. R. R.
+  | (?i:mr|mrs|ms|dr|prof|st|vs|inc|ltd|jr|sr|co|corp|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.(?=\s)
+  | \w+?(?=[nN]['’][tT]\b)                                    # do|n't, ca|n't, wo|n't
+  | [nN]['’][tT]\b
+  | (?<=\w)['’](?i:s|re|ll|ve|d|m)\b                          # it|'s, you|'ll
+  | \d+(?:[.,:/]\d+)+                                         # 3.14  1,000  10:30  12/05/2020
+  | \d+(?=(?i:km|kg|cm|mm|m|g|mg|lb|lbs|am|pm|a\.m\.|p\.m\.|mph|ml|gb|mb|kb|tb|hz|khz|mhz|ghz)\b)  # 5|km
+  | (?i:and/or)
+  | [^\W_](?:\w*[^\W_])?(?:(?:['’](?!(?i:s|re|ll|ve|d|m)\b)|\.(?![A-Z\s]))[^\W_](?:\w*[^\W_])?)*  # words
+  | [^\w\s]                                                   # any other mark: one token each
+  | _
+    """,
+    re.VERBOSE,
+)
+_LINE_SPLIT = re.compile(r"\n+")
+_PARA_SPLIT = re.compile(r"\n{2,}")
+_NORM_PUNCT = re.compile(r"[^\w\s]|_")
+_NORM_SPACE = re.compile(r"\s+")
+
+
+def split_words(text: str) -> list[str]:
+    """Word tokens as datatrove's English word splitter gives them (punctuation marks are tokens)."""
+    return _WORD_RE.findall(text)
+
+
+def is_symbol(token: str) -> bool:
+    """A token made only of punctuation (datatrove's "symbol" words, excluded from the word counts)."""
+    return all(ch in PUNCTUATION_SET for ch in token)
+
+
+def has_alpha(token: str) -> bool:
+    return any(ch.isalpha() for ch in token)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as str.splitlines() gives them (what Gopher quality and C4 use)."""
+    return text.splitlines()
+
+
+def normalize_for_hash(text: str) -> str:
+    """Exact-duplicate key: NFKC, lowercase, punctuation removed, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _NORM_PUNCT.sub(" ", text)
+    return _NORM_SPACE.sub(" ", text).strip()
+
+
+def shingle_words(text: str) -> list[str]:
+    """Lowercased word tokens without punctuation, for MinHash shingles."""
+    return [w for w in split_words(text.lower()) if not is_symbol(w)]
+
+
+# -- repetition (Gopher, Rae et al. 2021, Table A1; datatrove GopherRepetitionFilter) -------------------
+def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
+    """(number of elements seen before, characters in them): datatrove's find_duplicates."""
+    seen: set[str] = set()
+    dup_elements = dup_chars = 0
+    for el in items:
+        if el in seen:
+            dup_elements += 1
+            dup_chars += len(el)
+        else:
+            seen.add(el)
+    return dup_elements, dup_chars
+
+
+class NgramIndex:
+    """Words as integer ids plus their lengths, to measure n-gram repetition without building strings."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.n = len(words)
+        vocab: dict[str, int] = {}
+        self.ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=self.n)
+        self.lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=self.n)
+        self.vocab_size = max(len(vocab), 1)
+        self._cache: dict[int, np.ndarray] = {}
+
+    def gram_ids(self, n: int) -> np.ndarray:
+        """One integer per n-gram position: equal n-grams get equal ids."""
+        if n in self._cache:
+            return self._cache[n]
+        m = self.n - n + 1
+        if m <= 0:
+            out = np.empty(0, dtype=np.int64)
+        elif n == 1:
+            out = self.ids
+        else:
+            # Pairwise-combine ids of (n-1)-grams and the next word; re-number with np.unique to stay in int64.
+            prev = self.gram_ids(n - 1)[:m]
+            pair = prev * self.vocab_size + self.ids[n - 1 : n - 1 + m]
+            _, out = np.unique(pair, return_inverse=True)
+            out = out.astype(np.int64)
+        self._cache[n] = out
+        return out
+
+    def gram_chars(self, n: int) -> np.ndarray:
+        """Characters of each n-gram's words (without separators)."""
+        m = self.n - n + 1
+        if m <= 0:
+            return np.empty(0, dtype=np.int64)
+        c = np.concatenate([[0], np.cumsum(self.lens)])
+        return c[n : n + m] - c[:m]
+
+    def top_ngram_chars(self, n: int) -> int:
+        """datatrove find_top_duplicate: len(" ".join(most common n-gram)) * its count (first on ties)."""
+        g = self.gram_ids(n)
+        if len(g) == 0:
+            return 0
+        counts = np.bincount(g)
+        best = int(counts.max())
+        first_pos = np.flatnonzero(counts[g] == best)[0]  # Counter.most_common: first inserted among ties
+        length = int(self.gram_chars(n)[first_pos]) + (n - 1)
+        return length * best
+
+    def duplicated_ngram_chars(self, n: int) -> int:
+        """datatrove find_all_duplicate: characters in repeated n-grams, skipping ahead n words after a repeat."""
+        g = self.gram_ids(n)
+        m = len(g)
+        if m == 0:
+            return 0
+        counts = np.bincount(g)
+        if counts.max() < 2:
+            return 0
+        chars = self.gram_chars(n)
+        # Before the first position whose n-gram occurred earlier, every n-gram is simply added to the set.
+        _, first_idx = np.unique(g, return_index=True)
+        repeat_pos = np.ones(m, dtype=bool)
+        repeat_pos[first_idx] = False
+        start = int(np.argmax(repeat_pos))
+        seen = set(g[:start].tolist())
+        gl = g.tolist()
+        cl = chars.tolist()
+        total, idx = 0, start
+        while idx < m:
+            v = gl[idx]
+            if v in seen:
+                total += cl[idx]
+                idx += n
+            else:
+                seen.add(v)
+                idx += 1
+        return total
+
+
+def ratio(num: float, den: float) -> float | None:
+    """num / den, or None when the denominator is zero (a rule that does not apply)."""
+    return num / den if den else None
+
+
+# -- sentences (datatrove splits C4 lines into sentences with spaCy's rule-based "sentencizer") ------------
+SENTENCE_PUNCT = frozenset(
+    "!.?։؟۔܀܁܂߹।॥၊။።፧፨᙮᜵᜶᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗！．？"
+    "𐩖𐩗𑁇𑁈𑂾𑂿𑃀𑃁𑅁𑅂𑅃𑇅𑇆𑇍𑇞𑇟𑈸𑈹𑈻𑈼𑊩𑑋𑑌𑗂𑗃𑗉𑗊𑗋𑗌𑗍𑗎𑗏𑗐𑗑𑗒𑗓𑗔𑗕𑗖𑗗𑙁𑙂𑜼𑜽𑜾𑩂𑩃𑪛𑪜𑱁𑱂𖩮𖩯𖫵𖬷𖬸𖭄𛲟𝪈｡。"
+)
+
+
+def is_punct_token(token: str) -> bool:
+    """spaCy's Token.is_punct: every character is Unicode punctuation (category P*)."""
+    return bool(token) and all(unicodedata.category(ch).startswith("P") for ch in token)
+
+
+def count_sentences(text: str) -> int:
+    """Sentences as spaCy's sentencizer finds them: a new one starts at the first token that is not
+    punctuation after a sentence-final mark ('.', '!', '?' and their equivalents in other scripts)."""
+    tokens = split_words(text)
+    if not tokens:
+        return 0
+    count, seen_end = 1, False
+    for tok in tokens:
+        if tok in SENTENCE_PUNCT:
+            seen_end = True
+        elif seen_end and not is_punct_token(tok):
+            count += 1
+            seen_end = False
+    return count
