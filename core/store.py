@@ -89,8 +89,9 @@ class Store:
         return sources
 
     def active_map_file(self) -> Path | None:
-        maps = sorted(p for p in self.ws.dir("maps").glob("*.parquet") if p.stem != "clusters" and not p.stem.endswith("__clusters"))
-        return maps[0] if maps else None
+        """The newest map (`maps/<model>.parquet`; `<model>__clusters.parquet` is its cluster table)."""
+        maps = [p for p in self.ws.dir("maps").glob("*.parquet") if p.stem != "clusters" and "__" not in p.stem]
+        return max(maps, key=lambda p: (p.stat().st_mtime_ns, p.name)) if maps else None
 
     def _build_scores(self) -> None:
         selects, joins, columns = ["d.id"], [], []
