@@ -16,14 +16,17 @@ published thresholds the first failing reason is the signal's own `<signal>_reas
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -262,6 +265,14 @@ def conditions(store: Store, spec: FilterSpec) -> list[Condition]:
     return out
 
 
+def _drop_stale(cur, prefix: str, keep: str) -> None:
+    """Drop the helper tables built for files that have changed since."""
+    for (name,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, ?)",
+                               [prefix]).fetchall():
+        if name != keep and not (prefix == "filter_facets_" and name.startswith("filter_facets_pos_")):
+            cur.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+
+
 def _facets(store: Store) -> str:
     """An in-memory (id, source, label) table, so source/label filters scan no Parquet."""
 
@@ -269,6 +280,7 @@ def _facets(store: Store) -> str:
         name = f"filter_facets_{abs(hash(store.signature)) % 10**12}"
         cur = store.con.cursor()
         try:
+            _drop_stale(cur, "filter_facets_", name)
             cur.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT id, source, label FROM docs")
         finally:
             cur.close()
@@ -328,8 +340,8 @@ class Evaluation:
                              "failing": list(self.failing.values())})
 
 
-def evaluate(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Evaluation:
-    """Kept count, first failing reason and every failing reason, in one query."""
+def evaluate_sql(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Evaluation:
+    """Kept count, first failing reason and every failing reason, in one query (no cache; the reference)."""
     conds = conditions(store, spec)
     flags = ", ".join(f"{c.fail} AS f{i}" for i, c in enumerate(conds))
     fs = [f"f{i}" for i in range(len(conds))]
@@ -339,12 +351,135 @@ def evaluate(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Ev
     aggs += [f"count_if({f}) AS a{i}" for i, f in enumerate(fs)]
     aggs += [f"count_if(first = {i}) AS b{i}" for i in range(len(fs))]
     inner = f"SELECT {flags + ', ' if flags else ''}{first} AS first FROM {_base(store, spec, ids)}"
-    row = _run(store, f"SELECT {', '.join(aggs)} FROM ({inner})", ids).iloc[0]
+    row = _run(store, f"SELECT {', '.join(aggs)} FROM ({inner})", ids).iloc[0].fillna(0)  # no rows: nulls
     return Evaluation(
         total=int(row["n"]), kept=int(row["kept"]),
         first={c.reason: int(row[f"b{i}"]) for i, c in enumerate(conds)},
         failing={c.reason: int(row[f"a{i}"]) for i, c in enumerate(conds)},
     )
+
+
+# -- the live engine: per-row flags cached, so a slider move queries one condition -----------------
+class _Live:
+    """Per (store files, universe): per-row arrays in `scores` row order, computed by DuckDB and cached.
+
+    `flags[sql]` is the fail flag of one condition for every row; a slider move changes one condition,
+    so it costs one DuckDB query over one column plus a few vector operations. `bins[...]` are the
+    histogram bar of every row for one column (0: null), binned by DuckDB once.
+    """
+
+    MAX_FLAGS = 96
+
+    def __init__(self, universe: np.ndarray | None) -> None:
+        self.universe = universe  # bool per row, or None for every row
+        self.flags: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.bins: dict[tuple, np.ndarray] = {}
+        self.all_counts: dict[tuple, np.ndarray] = {}
+        self.kept: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+def _aligned_facets(store: Store) -> str:
+    """(id, source, label) in `scores` row order, for POSITIONAL JOIN with scores."""
+
+    def build() -> str:
+        name = f"filter_facets_pos_{abs(hash(store.signature)) % 10**12}"
+        cur = store.con.cursor()
+        try:
+            _drop_stale(cur, "filter_facets_pos_", name)
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT s.id, d.source, d.label FROM "
+                        "(SELECT id, row_number() OVER () AS rn FROM scores) s "
+                        "LEFT JOIN (SELECT id, source, label FROM docs) d ON d.id = s.id ORDER BY s.rn")
+        finally:
+            cur.close()
+        return name
+
+    return _cached(store, "facets_pos", build)
+
+
+def _row_ids(store: Store) -> pd.Index:
+    return _cached(store, "row_ids", lambda: pd.Index(_run(store, "SELECT id FROM scores", None)["id"].astype(str)))
+
+
+def _live(store: Store, ids: list[str] | None) -> _Live:
+    lives = _cached(store, "live", dict)
+    key = "all" if ids is None else hashlib.sha1("\n".join(map(str, ids)).encode()).hexdigest()
+    live = lives.get(key)
+    if live is None:
+        universe = None if ids is None else np.asarray(_row_ids(store).isin(pd.Index([str(i) for i in ids])))
+        with _CACHE_LOCK:
+            live = lives.setdefault(key, _Live(universe))
+            while len(lives) > 5:  # all documents and a few recent map selections
+                lives.pop(next(k for k in lives if k != "all"))
+    return live
+
+
+def _column_arrays(store: Store, exprs: list[str], uses_facets: bool) -> list[np.ndarray]:
+    """Evaluate expressions for every `scores` row, in row order, in one query."""
+    frm = f"scores s POSITIONAL JOIN {_aligned_facets(store)} f" if uses_facets else "scores s"
+    cur = store.cursor()
+    try:
+        got = cur.execute(f"SELECT {', '.join(f'{e} AS x{i}' for i, e in enumerate(exprs))} FROM {frm}").fetchnumpy()
+    finally:
+        cur.close()
+    return [np.asarray(got[f"x{i}"]) for i in range(len(exprs))]
+
+
+def _flags(store: Store, live: _Live, conds: list[Condition]) -> list[np.ndarray]:
+    with live.lock:
+        missing = [c for c in conds if c.fail not in live.flags]
+        if missing:
+            uses = any(c.reason in ("source", "label") for c in missing)
+            for c, arr in zip(missing, _column_arrays(store, [c.fail for c in missing], uses), strict=True):
+                live.flags[c.fail] = arr.astype(bool, copy=False)
+        out = []
+        for c in conds:
+            live.flags.move_to_end(c.fail)
+            out.append(live.flags[c.fail])
+        while len(live.flags) > max(live.MAX_FLAGS, len(conds)):
+            live.flags.popitem(last=False)
+        return out
+
+
+def _kept_mask(store: Store, live: _Live, conds: list[Condition]) -> tuple[np.ndarray, dict[str, int], dict[str, int]]:
+    """(kept per row, first failing counts, failing counts), from the cached flags."""
+    key = tuple(c.fail for c in conds)
+    with live.lock:
+        if key in live.kept:
+            live.kept.move_to_end(key)
+            mask, first, failing = live.kept[key]
+            return mask, dict(first), dict(failing)
+    flags = _flags(store, live, conds)
+    n = len(_row_ids(store)) if live.universe is None else len(live.universe)
+    remaining = live.universe.copy() if live.universe is not None else np.ones(n, dtype=bool)
+    first, failing = {}, {}
+    before = int(np.count_nonzero(remaining))
+    for c, f in zip(conds, flags, strict=True):
+        failing[c.reason] = int(np.count_nonzero(f if live.universe is None else f & live.universe))
+        np.greater(remaining, f, out=remaining)  # remaining AND NOT f
+        after = int(np.count_nonzero(remaining))
+        first[c.reason] = before - after
+        before = after
+    remaining.flags.writeable = False
+    with live.lock:
+        live.kept[key] = (remaining, first, failing)
+        while len(live.kept) > 4:
+            live.kept.popitem(last=False)
+    return remaining, dict(first), dict(failing)
+
+
+def evaluate(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Evaluation:
+    """Kept count, first failing reason and every failing reason (what the page shows on every move).
+
+    Each condition's per-row result is computed by DuckDB once and cached, so a move of one slider
+    runs one query over one column; the counts are vector operations over the cached flags.
+    `evaluate_sql` gives the same answer in one query without the cache.
+    """
+    conds = conditions(store, spec)
+    live = _live(store, ids)
+    total = len(_row_ids(store)) if live.universe is None else int(np.count_nonzero(live.universe))
+    kept, first, failing = _kept_mask(store, live, conds)
+    return Evaluation(total=total, kept=int(np.count_nonzero(kept)), first=first, failing=failing)
 
 
 def kept_ids(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> list[str]:
@@ -419,43 +554,52 @@ def _bins(st: ColumnStats, bins: int) -> tuple[float, float, int]:
     return lo, width, bins
 
 
-def histograms(store: Store, spec: FilterSpec, columns: list[str], ids: list[str] | None = None,
+def histograms(store: Store, spec: FilterSpec | None, columns: list[str], ids: list[str] | None = None,
                bins: int = 40) -> dict[str, pd.DataFrame]:
-    """Per column: start, end, all (documents in the bar), kept (of those, kept by the whole filter).
+    """Per column: start, end, all (documents in the bar) and kept (of those, kept by the whole filter;
+    omitted when spec is None).
 
-    Binned in DuckDB in one query (one GROUP BY per column over the same rows). Values above the
-    histogram range fall into the last bar.
+    The bar of every row is computed in DuckDB (one query for the columns not seen before, cached);
+    the counts are then per-bar sums over the documents considered and the kept ones. Values above
+    the histogram range fall into the last bar.
     """
     if not columns:
         return {}
     stats = column_stats(store, columns)
-    conds = conditions(store, spec)
+    live = _live(store, ids)
     shape = {c: _bins(stats[c], bins) for c in columns if stats[c].count}
-    if not shape:
-        return {c: pd.DataFrame(columns=["start", "end", "all", "kept"]) for c in columns}
-    sel = ", ".join(f"s.{ident(c)}::DOUBLE AS c{i}" for i, c in enumerate(columns) if c in shape)
-    branches = []
-    for i, c in enumerate(columns):
-        if c not in shape:
-            continue
-        start, width, n = shape[c]
-        b = f"least(greatest(floor((c{i} - {_num(start)}) / {_num(width)}), 0), {n - 1})::INTEGER"
-        branches.append(f"SELECT {i} AS col, {b} AS bin, count(*) AS n_all, count_if(k) AS n_kept "
-                        f"FROM t WHERE c{i} IS NOT NULL GROUP BY ALL")
-    query = (f"WITH t AS MATERIALIZED (SELECT {_kept_sql(conds)} AS k, {sel} FROM {_base(store, spec, ids)}) "
-             + " UNION ALL ".join(branches))
-    df = _run(store, query, ids)
+    keys = {c: (c, *shape[c]) for c in shape}
+    with live.lock:
+        todo = [c for c in shape if keys[c] not in live.bins]
+    if todo:
+        exprs = []
+        for c in todo:
+            start, width, n = shape[c]
+            exprs.append(f"coalesce(least(greatest(floor((s.{ident(c)}::DOUBLE - {_num(start)}) / {_num(width)}), 0), "
+                         f"{n - 1})::SMALLINT + 1, 0)")
+        arrays = _column_arrays(store, exprs, False)
+        with live.lock:
+            for c, arr in zip(todo, arrays, strict=True):
+                live.bins[keys[c]] = arr.astype(np.int16, copy=False)
+    kept = None
+    if spec is not None:
+        kept, _, _ = _kept_mask(store, live, conditions(store, spec))
     out = {}
-    for i, c in enumerate(columns):
+    for c in columns:
         if c not in shape:
-            out[c] = pd.DataFrame(columns=["start", "end", "all", "kept"])
+            out[c] = pd.DataFrame(columns=["start", "end", "all"] + ([] if spec is None else ["kept"]))
             continue
         start, width, n = shape[c]
-        part = df[df["col"] == i].set_index("bin")
-        idx = pd.RangeIndex(n)
-        frame = pd.DataFrame({"start": [start + k * width for k in idx], "end": [start + (k + 1) * width for k in idx]})
-        frame["all"] = part["n_all"].reindex(idx, fill_value=0).astype(int).to_numpy()
-        frame["kept"] = part["n_kept"].reindex(idx, fill_value=0).astype(int).to_numpy()
+        b = live.bins[keys[c]]
+        with live.lock:
+            counts = live.all_counts.get(keys[c])
+            if counts is None:
+                counts = np.bincount(b if live.universe is None else b[live.universe], minlength=n + 1)[1:]
+                live.all_counts[keys[c]] = counts
+        frame = pd.DataFrame({"start": [start + k * width for k in range(n)],
+                              "end": [start + (k + 1) * width for k in range(n)], "all": counts.astype(int)})
+        if kept is not None:
+            frame["kept"] = np.bincount(b[kept], minlength=n + 1)[1:].astype(int)
         out[c] = frame
     return out
 

@@ -135,6 +135,24 @@ def test_map_selection_sources_labels_and_flags(scored):
     assert F.kept_ids(store, flagged) == ["d0"]
 
 
+@pytest.mark.parametrize("ids", [None, ["d1", "d2", "d3", "d4", "d5"], []])
+def test_the_cached_engine_agrees_with_one_query(scored, ids):
+    ws, store = scored
+    base = published(store, ws)
+    specs = [base, F.FilterSpec(), base.model_copy(update={"sources": ["web"], "labels": ["a"]}),
+             F.FilterSpec(thresholds={D: F.Range(min=0.1, max=0.4)}, rules={"tiny_rules__is_first": False})]
+    for spec in specs:
+        for _ in range(2):  # the second time from the cache
+            assert F.evaluate(store, spec, ids) == F.evaluate_sql(store, spec, ids)
+    # new documents and a recomputed signal invalidate the cache
+    extra = write_jsonl(ws.root.parent / "more" / "more.jsonl", [{"id": "z1", "text": "one"}])
+    ingest_paths(ws, [extra], id_field="id", source="web")
+    run_signal(ws, "tiny_rules")
+    store.refresh()
+    assert F.evaluate(store, base, ids) == F.evaluate_sql(store, base, ids)
+    assert F.evaluate(store, base).total == 11
+
+
 def test_null_values_pass_their_threshold(make_ws):
     ws = make_ws([{"id": "e", "text": "... !!!"}, {"id": "f", "text": "12 34 56"}], id_field="id")
     run_signal(ws, "tiny_rules")
