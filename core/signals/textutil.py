@@ -4,9 +4,9 @@ The published filters are checked against datatrove's implementations (GopherQua
 GopherRepetitionFilter, FineWebQualityFilter, C4QualityFilter). For English, datatrove splits words
 with spaCy's rule-based tokenizer (`spacy.blank("en")`): punctuation marks become their own tokens,
 clitics split off ("don't" -> "do", "n't"), abbreviations, numbers and URLs stay whole. `split_words`
-reproduces those rules with one compiled regular expression (about ten times faster than spaCy), so
-the counts behind every rule match on ordinary prose; rare spaCy special cases (emoticons, some unit
-suffixes) can differ by a token.
+runs spaCy's tokenizer algorithm in Python on spaCy's own English rules (exported to
+data/spacy_en_tokenizer.json by bench/spacy_tokenizer_data.py), with a per-chunk cache, so spaCy is not
+needed at run time and the tokens match spaCy's (bench/heuristics.py measures the agreement).
 
 The n-gram repetition measures are datatrove's definitions, computed on integer word ids with numpy
 so that a document without repeats costs one `np.unique`.
@@ -45,36 +45,10 @@ TERMINAL_PUNCTUATION = tuple(
 )
 PUNCTUATION_SET = frozenset(PUNCTUATION) | frozenset(TERMINAL_PUNCTUATION)
 
-_WORD_RE = re.compile(
-    r"""
-    (?:https?://|www\.)[^\s]+?(?=[.,;:!?)\]"'>]*(?:\s|$))   # URLs, without trailing punctuation
-  | [\w.+-]+@[\w-]+(?:\.[\w-]+)+                             # e-mail addresses
-  | \.{2,}|…                                                # ellipses stay one token
-  | -{2,}                                                    # "--"
-  | (?:[^\W\d_]{1,3}\.){2,}                                   # U.S.  e.g.  Ph.D.  a.m.
-  | (?<![\w.])[A-Za-z]\.(?=\s)                                # initials: J. R. R.
-  | (?i:mr|mrs|ms|dr|prof|st|vs|inc|ltd|jr|sr|co|corp|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.(?=\s)
-  | \w+?(?=[nN]['’][tT]\b)                                    # do|n't, ca|n't, wo|n't
-  | [nN]['’][tT]\b
-  | (?<=\w)['’](?i:s|re|ll|ve|d|m)\b                          # it|'s, you|'ll
-  | \d+(?:[.,:/]\d+)+                                         # 3.14  1,000  10:30  12/05/2020
-  | \d+(?=(?i:km|kg|cm|mm|m|g|mg|lb|lbs|am|pm|a\.m\.|p\.m\.|mph|ml|gb|mb|kb|tb|hz|khz|mhz|ghz)\b)  # 5|km
-  | (?i:and/or)
-  | [^\W_](?:\w*[^\W_])?(?:(?:['’](?!(?i:s|re|ll|ve|d|m)\b)|\.(?![A-Z\s]))[^\W_](?:\w*[^\W_])?)*  # words
-  | [^\w\s]                                                   # any other mark: one token each
-  | _
-    """,
-    re.VERBOSE,
-)
 _LINE_SPLIT = re.compile(r"\n+")
 _PARA_SPLIT = re.compile(r"\n{2,}")
 _NORM_PUNCT = re.compile(r"[^\w\s]|_")
 _NORM_SPACE = re.compile(r"\s+")
-
-
-def split_words(text: str) -> list[str]:
-    """Word tokens as datatrove's English word splitter gives them (punctuation marks are tokens)."""
-    return _WORD_RE.findall(text)
 
 
 def is_symbol(token: str) -> bool:
@@ -226,3 +200,143 @@ def count_sentences(text: str) -> int:
             count += 1
             seen_end = False
     return count
+
+
+# -- spaCy's English tokenizer, re-implemented (datatrove's word splitter for English) -------------------
+class _SpacyEnglish:
+    """spaCy's tokenizer algorithm (spacy/tokenizer.pyx) with the English rules exported to
+    data/spacy_en_tokenizer.json: split on whitespace; look a chunk up in the special cases; else peel
+    prefixes and suffixes (stopping at a special case), then split the rest at infixes unless it is
+    a URL. Results per chunk are cached, as spaCy does."""
+
+    def __init__(self) -> None:
+        import json
+        from pathlib import Path
+
+        data = json.loads((Path(__file__).parent / "data" / "spacy_en_tokenizer.json").read_text(encoding="utf-8"))
+        self.prefix = re.compile(data["prefix"]).search
+        self.suffix = re.compile(data["suffix"]).search
+        self.infix = re.compile(data["infix"]).finditer
+        self.url = re.compile(data["url"]).match if data.get("url") else None
+        self.specials: dict[str, list[str]] = {k: v for k, v in data["special_cases"].items() if k.strip()}
+        self.cache: dict[str, list[str]] = {}
+        self._patterns: dict[tuple[str, ...], str] | None = None
+        self._pattern_lengths: list[int] = []
+
+    def __call__(self, text: str) -> list[str]:
+        out: list[str] = []
+        cache = self.cache
+        for chunk in text.split():
+            toks = cache.get(chunk)
+            if toks is None:
+                toks = self.chunk(chunk)
+                if len(cache) > 500_000:
+                    cache.clear()
+                cache[chunk] = toks
+            out.extend(toks)
+        return out
+
+    def chunk(self, string: str, with_specials: bool = True) -> list[str]:
+        specials = self.specials if with_specials else {}
+        if string in specials:
+            return list(specials[string])
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        last = -1
+        while string and len(string) != last:
+            if string in specials:
+                break
+            last = len(string)
+            m = self.prefix(string)
+            pre_len = m.end() - m.start() if m else 0
+            if pre_len:
+                prefix, minus_pre = string[:pre_len], string[pre_len:]
+                if minus_pre and minus_pre in specials:
+                    string = minus_pre
+                    prefixes.append(prefix)
+                    break
+            m = self.suffix(string[pre_len:])
+            suf_len = m.end() - m.start() if m else 0
+            if suf_len:
+                suffix, minus_suf = string[-suf_len:], string[:-suf_len]
+                if minus_suf and minus_suf in specials:
+                    string = minus_suf
+                    suffixes.append(suffix)
+                    break
+            if pre_len and suf_len and pre_len + suf_len <= len(string):
+                string = string[pre_len:-suf_len]
+                prefixes.append(prefix)
+                suffixes.append(suffix)
+            elif pre_len:
+                string = minus_pre
+                prefixes.append(prefix)
+            elif suf_len:
+                string = minus_suf
+                suffixes.append(suffix)
+            if string and string in specials:
+                break
+        tokens = prefixes
+        if string:
+            if string in specials:
+                tokens.extend(specials[string])
+            elif self.url is not None and self.url(string):
+                tokens.append(string)
+            else:
+                start = 0
+                for m in self.infix(string):
+                    s, e = m.start(), m.end()
+                    if s == 0:
+                        continue
+                    if s != start:
+                        tokens.append(string[start:s])
+                    if s != e:
+                        tokens.append(string[s:e])
+                    start = e
+                if string[start:]:
+                    tokens.append(string[start:])
+        tokens.extend(reversed(suffixes))
+        if with_specials and len(tokens) > 1:
+            tokens = self._merge_specials(tokens)
+        return [t for t in tokens if t.strip()]
+
+    def _merge_specials(self, tokens: list[str]) -> list[str]:
+        """spaCy's final pass: special cases that the affix rules split (emoticons like "):") are put
+        back where their pieces follow each other; longest match first, non-overlapping."""
+        if self._patterns is None:
+            self._patterns = {}
+            for key in self.specials:
+                pieces = tuple(self.chunk(key, with_specials=False))
+                if len(pieces) > 1:
+                    self._patterns[pieces] = key
+            self._pattern_lengths = sorted({len(p) for p in self._patterns}, reverse=True)
+        matches = []
+        for i in range(len(tokens)):
+            for n in self._pattern_lengths:
+                key = self._patterns.get(tuple(tokens[i:i + n])) if i + n <= len(tokens) else None
+                if key is not None:
+                    matches.append((n, i, key))
+        if not matches:
+            return tokens
+        seen: set[int] = set()
+        chosen = []
+        for n, i, key in sorted(matches, key=lambda m: (m[0], m[1]), reverse=True):
+            if i not in seen and i + n - 1 not in seen:
+                chosen.append((i, n, key))
+            seen.update(range(i, i + n))
+        out, pos = [], 0
+        for i, n, key in sorted(chosen):
+            out += tokens[pos:i] + list(self.specials[key])
+            pos = i + n
+        return out + tokens[pos:]
+
+
+_spacy_en: _SpacyEnglish | None = None
+
+
+def split_words(text: str) -> list[str]:
+    """Word tokens as datatrove gives them for English: spaCy's rule-based tokenizer (punctuation marks
+    are tokens, "don't" is "do" + "n't", "U.S." and URLs stay whole), whitespace tokens dropped."""
+    global _spacy_en
+    if _spacy_en is None:
+        _spacy_en = _SpacyEnglish()
+    return _spacy_en(text)
