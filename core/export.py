@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from core.errors import Cancelled, WinnowError
 from core.progress import Progress, no_progress
-from core.store import Store, ident
+from core.store import Store, ident, sql_str
 from core.workspace import Workspace, read_json, safe_name
 
 FORMATS = ("parquet", "jsonl", "csv", "hf")
@@ -251,7 +251,11 @@ def _score_column(store: Store, ref: str) -> str:
 
 
 def _saved_filter_reasons(ws: Workspace, store: Store, name: str, ids: pd.Series) -> dict[int, str]:
-    """{row position: reason} for the documents a saved filter drops, with its failing rule when core.filters says."""
+    """{row position: reason} for the documents a saved filter drops: "filter NAME: <its first failing rule>".
+
+    Uses core.filters' conditions (checked in the filter's own order); with an older core.filters that
+    cannot name rules, the reason is "fails saved filter NAME".
+    """
     try:
         from core import filters as saved
     except ImportError:
@@ -259,13 +263,16 @@ def _saved_filter_reasons(ws: Workspace, store: Store, name: str, ids: pd.Series
                           "filters (core/filters.py is missing)") from None
     spec = saved.load_filter(ws, name)
     pos = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
-    reasons_fn = getattr(saved, "drop_reasons", None)
-    if callable(reasons_fn):  # a frame or mapping of id -> the first failing rule
-        got = reasons_fn(store, spec, None)
-        if isinstance(got, pd.DataFrame):
-            col = "reason" if "reason" in got.columns else [c for c in got.columns if c != "id"][0]
-            got = dict(zip(got["id"].astype(str), got[col], strict=True))
-        return {int(pos[i]): f"filter {name}: {r}" for i, r in dict(got).items() if i in pos.index and r}
+    conditions, base = getattr(saved, "conditions", None), getattr(saved, "_base", None)
+    if callable(conditions) and callable(base):
+        conds = conditions(store, spec)
+        if not conds:
+            return {}
+        case = "CASE " + " ".join(f"WHEN {c.fail} THEN {sql_str(c.reason)}" for c in conds) + " END"
+        got = store.df(f"SELECT s.id AS id, {case} AS reason FROM {base(store, spec, None)}")
+        got = got[got["reason"].notna()]
+        return {int(pos[i]): f"filter {name}: {r}" for i, r in zip(got["id"].astype(str), got["reason"], strict=True)
+                if i in pos.index}
     kept = saved.kept_ids(store, spec, None)
     kept = set(map(str, kept.tolist() if hasattr(kept, "tolist") else kept))
     return {int(p): f"fails saved filter {name}" for i, p in pos.items() if i not in kept}
@@ -389,6 +396,7 @@ class _HfSink(_Sink):
     def close(self) -> None:
         import datasets
 
+        datasets.disable_progress_bars()  # the export reports its own progress
         table = pa.concat_tables(self.tables) if self.tables else self.schema.empty_table()
         table = table.replace_schema_metadata(None)
         ds = datasets.Dataset(table)

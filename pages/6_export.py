@@ -117,8 +117,11 @@ with left:
     m3.metric("Epochs", f"{epochs}")
     if epochs > 1:
         st.caption("An RS2 selection: one file (or set of shards) per epoch.")
-with right, st.expander("Recipe", expanded=True):
-    st.code(json.dumps(recipe, indent=2, sort_keys=True, ensure_ascii=False), language="json")
+with right:
+    st.caption("Recipe")
+    st.code(json.dumps(recipe, sort_keys=True, ensure_ascii=False), language="json", wrap_lines=True)
+    if meta.get("created"):
+        st.caption(f"Saved {meta['created']}")
 
 FORMAT_LABEL = {"parquet": "Parquet", "jsonl": "JSONL", "csv": "CSV", "hf": "HF datasets"}
 fmt = st.radio("Format", FORMATS, key="export_format", horizontal=True, format_func=FORMAT_LABEL.get,

@@ -41,7 +41,13 @@ def run(args: argparse.Namespace) -> int:
     columns = None
     if args.columns:
         columns = [c for part in args.columns for c in part.split(",") if c.strip()]
-    argv = ["export", "--selection", args.selection, "--format", args.format]
+    argv = ["export", "--selection", args.selection, "--format", args.format]  # the whole command, for resume
+    for flag, value in (("--out", args.out), ("--name", args.name), ("--shard-size", args.shard_size)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if columns:
+        argv += ["--columns", ",".join(columns)]
+    argv += [flag for flag, on in (("--force", args.force), ("--dropped", args.dropped)) if on]
     with run_as_job(ws, "export", args.job_id, argv, quiet=args.quiet) as job:
         result = export_selection(
             ws, args.selection, args.format, out=args.out, name=args.name, columns=columns,

@@ -75,3 +75,28 @@ def test_no_selection_says_what_to_do(make_ws, open_page):
     at = open_page(w, "6_export")
     assert any("No selections yet" in i.value for i in at.info)
     assert any("No exports yet" in c.value for c in at.caption)
+
+
+def test_large_export_runs_as_a_job(ws, open_page, monkeypatch):
+    import time
+
+    from core import export as export_mod
+    from core.jobs import list_jobs
+
+    monkeypatch.setattr(export_mod, "SMALL_EXPORT_ROWS", 2)  # this selection (4 rows) counts as large
+    at = open_page(ws, "6_export")
+    assert any("runs as a background job" in c.value for c in at.caption)
+    at.text_input(key="export_name_shortlist").input("big").run()
+    at.button(key="start_export").click().run()
+    manifest = ws.dir("exports") / "big" / "manifest.json"
+    deadline = time.monotonic() + 90
+    while not manifest.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert manifest.exists(), (ws.dir("jobs") / f"{list_jobs(ws)[0]['id']}.log").read_text()
+    job = list_jobs(ws, kind="export")[0]
+    assert job["argv"][:7] == ["export", "--selection", "shortlist", "--format", "parquet", "--name", "big"]
+    deadline = time.monotonic() + 30
+    while list_jobs(ws, kind="export")[0]["status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert list_jobs(ws, kind="export")[0]["status"] == "done"
+    assert json.loads(manifest.read_text())["counts"]["kept"] == 4

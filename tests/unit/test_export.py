@@ -244,3 +244,18 @@ def test_cli_export_and_refusal(ws, tmp_path, capsys):
     assert code == 2 and "already exists" in capsys.readouterr().err
     jobs = [json.loads(p.read_text()) for p in ws.dir("jobs").glob("*.json")]
     assert sorted(j["status"] for j in jobs) == ["done", "failed"]
+
+
+def test_dropped_reason_names_the_saved_filter_rule(ws):
+    from core.filters import FilterSpec, Range, save_filter
+
+    write_score(ws)
+    save_filter(ws, "hi_value", FilterSpec(thresholds={"toy__value": Range(min=2.0)}))  # d08.. pass (value i/4)
+    write_selection(ws, "saved", ["d09", "d12"], recipe={"strategy": "random", "size": 2, "filters": {"saved": ["hi_value"]}})
+    res = export_selection(ws, "saved", "parquet", dropped=True)
+    assert res.manifest["counts"]["dropped_by_reason"] == {"filter hi_value: toy.value": 8,
+                                                           "not selected by strategy (random)": 10}
+    assert res.manifest["saved_filters"]["hi_value"]["thresholds"] == {"toy__value": {"min": 2.0, "max": None}}
+    assert [s["key"] for s in res.manifest["signals"]] == ["toy"]  # the filter's signal is recorded
+    t = pq.read_table(res.folder / "dropped.parquet").to_pylist()
+    assert {r["id"]: r["drop_reason"] for r in t}["d03"] == "filter hi_value: toy.value"
