@@ -4,7 +4,8 @@
       <selection>.parquet            one file, or <selection>-00000-of-00003.parquet shards,
       <selection>-epoch-000.jsonl    one file (or set of shards) per epoch for an RS2 selection
       <selection>/                   hf: a Hugging Face `datasets` folder (save_to_disk), one per epoch
-      dropped.<ext>                  on request: the documents not in the selection, with `drop_reason`
+      dropped/dropped.<ext>          on request: the documents not in the selection, with `drop_reason`
+                                     (in a subfolder, so a glob of the data files never picks them up)
       manifest.json                  written last (see core/manifest.py)
 
 Rows keep the selection's order (a curriculum is an order). Files are byte-deterministic: no
@@ -494,6 +495,7 @@ def _close_quietly(sink: _Sink) -> None:
 
 
 def _open_sink(fmt: str, path: Path, schema: pa.Schema, shard_size: int | None, rows: int) -> _Sink:
+    path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "hf":
         return _HfSink(path, schema, math.ceil(rows / shard_size) if shard_size else 1)
     return _SINKS[fmt](path, schema)
@@ -574,7 +576,7 @@ def export_selection(
             if not rs2:
                 break
         if dropped:
-            names = _file_names(DROPPED, fmt, len(reasons), shard_size, None)
+            names = [f"{DROPPED}/{n}" for n in _file_names(DROPPED, fmt, len(reasons), shard_size, None)]
             for o in _write_group(store, reasons, cols, fmt, tmp, names, shard_size, step, extra="drop_reason"):
                 o.kind = "dropped"
                 outputs.append(o)

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard-size", type=int, default=None, help="at most N rows per file (default: one file)")
     p.add_argument("--force", action="store_true", help="replace an existing export")
     p.add_argument("--dropped", action="store_true",
-                   help="also write the documents not selected, with their drop reason (dropped.<ext>)")
+                   help="also write the documents not selected, with their drop reason (in dropped/)")
     add_job_args(p)
     p.set_defaults(func=run)
 

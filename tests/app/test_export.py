@@ -39,12 +39,12 @@ def test_export_writes_files_lists_them_and_offers_a_download(ws, open_page):
     lines = (folder / "shortlist.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ORDER
     assert list(json.loads(lines[0])) == ["id", "text", "label", "source", "meta"]
-    assert len((folder / "dropped.jsonl").read_text().splitlines()) == 26
+    assert len((folder / "dropped/dropped.jsonl").read_text().splitlines()) == 26
     # the past-exports list shows it, with its files and a download button
     listed = at.dataframe[0].value
     assert list(listed["name"]) == ["shortlist"] and list(listed["format"]) == ["jsonl"]
     files = at.dataframe[1].value
-    assert list(files["file"]) == ["shortlist.jsonl", "dropped.jsonl"]
+    assert list(files["file"]) == ["shortlist.jsonl", "dropped/dropped.jsonl"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert list(files["sha256"]) == [f["sha256"] for f in manifest["files"]]
     assert at.get("download_button"), "no download button for a small export"

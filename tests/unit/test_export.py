@@ -138,7 +138,7 @@ def test_dropped_documents_with_reasons(ws):
     recipe = {"strategy": "random", "size": 3, "seed": 0, "filters": {"labels": ["tech", "sport"]}}
     write_selection(ws, "filtered", ["d00", "d01", "d03"], recipe=recipe)
     res = export_selection(ws, "filtered", "jsonl", dropped=True, columns=["label"])
-    rows = [json.loads(line) for line in (res.folder / "dropped.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (res.folder / "dropped/dropped.jsonl").read_text().splitlines()]
     assert len(rows) == 17
     reasons = {r["id"]: r["drop_reason"] for r in rows}
     assert reasons["d02"] == "label not in tech, sport"  # topic None
@@ -239,7 +239,7 @@ def test_cli_export_and_refusal(ws, tmp_path, capsys):
                  "--columns", "text,label", "--quiet", "--dropped"])
     out = capsys.readouterr().out
     assert code == 0 and "exported 8 of 20 documents" in out and "dropped" in out
-    assert (ws.dir("exports") / "picked" / "dropped.csv").exists()
+    assert (ws.dir("exports") / "picked" / "dropped/dropped.csv").exists()
     code = main(["export", "--workspace", str(ws.root), "--selection", "picked", "--format", "csv", "--quiet"])
     assert code == 2 and "already exists" in capsys.readouterr().err
     jobs = [json.loads(p.read_text()) for p in ws.dir("jobs").glob("*.json")]
@@ -257,5 +257,23 @@ def test_dropped_reason_names_the_saved_filter_rule(ws):
                                                            "not selected by strategy (random)": 10}
     assert res.manifest["saved_filters"]["hi_value"]["thresholds"] == {"toy__value": {"min": 2.0, "max": None}}
     assert [s["key"] for s in res.manifest["signals"]] == ["toy"]  # the filter's signal is recorded
-    t = pq.read_table(res.folder / "dropped.parquet").to_pylist()
+    t = pq.read_table(res.folder / "dropped/dropped.parquet").to_pylist()
     assert {r["id"]: r["drop_reason"] for r in t}["d03"] == "filter hi_value: toy.value"
+
+
+def test_a_selection_named_dropped_does_not_collide_with_the_dropped_file(ws):
+    write_selection(ws, "dropped", ["d01", "d02"])
+    res = export_selection(ws, "dropped", "parquet", dropped=True)
+    assert [(f["path"], f["rows"]) for f in res.manifest["files"]] == [("dropped.parquet", 2), ("dropped/dropped.parquet", 18)]
+
+
+def test_cancel_mid_export_leaves_nothing(ws):
+    from core.errors import Cancelled
+
+    def cancel(done, total):
+        if done >= 3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        export_selection(ws, "picked", "jsonl", shard_size=2, progress=cancel)
+    assert list(ws.dir("exports").iterdir()) == []
