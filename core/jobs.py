@@ -60,10 +60,11 @@ def read_job(ws: Workspace, job_id: str) -> dict[str, Any] | None:
         job = read_json(_job_path(ws, job_id))
     except (ValueError, OSError):
         return None
-    if job and job.get("status") in ACTIVE and not _pid_alive(job.get("pid")):
-        # queued jobs get a grace period: the process may not have written its pid yet
-        if job.get("status") == "running" or time.time() - job.get("created_ts", 0) > 30:
-            job["status"] = "interrupted"
+    # a job whose process is gone reads as interrupted; a queued one gets a grace period, since
+    # its process may not have written its pid yet
+    if (job and job.get("status") in ACTIVE and not _pid_alive(job.get("pid"))
+            and (job.get("status") == "running" or time.time() - job.get("created_ts", 0) > 30)):
+        job["status"] = "interrupted"
     return job
 
 
@@ -121,8 +122,11 @@ def cancel_job(ws: Workspace, job_id: str, grace_s: float = 10.0) -> None:
         time.sleep(0.2)
     pid = job.get("pid")
     if _pid_alive(pid):
-        try:
-            os.killpg(pid, signal.SIGTERM)
+        try:  # jobs started by start_job lead their own process group (their children go too)
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGTERM)
+            else:  # a job run by hand shares the terminal's group: stop only its process
+                os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     job["status"] = "cancelled"
@@ -150,6 +154,9 @@ class JobReporter:
         self.echo = echo
         self.started = time.monotonic()
         self._last_write = 0.0
+        # the rate counts work done in this run and stage: documents found in a checkpoint or cache
+        # (done at once) and the time spent loading a model would otherwise distort it and the ETA
+        self._base: tuple[float, int] | None = None
         old = read_json(self.path) or {}
         self.state: dict[str, Any] = {
             "id": job_id, "kind": kind, "title": old.get("title", kind), "argv": argv,
@@ -164,17 +171,23 @@ class JobReporter:
     def stage(self, name: str) -> None:
         """Name the current step of a multi-step job ("embedding", "projecting", ...)."""
         self.state["stage"] = name
+        self._base = (time.monotonic(), int(self.state.get("done") or 0))
+        self.state.update(rate=None, eta_s=None)
         self._write(force=True)
 
     def __call__(self, done: int, total: int) -> None:
-        if self.cancel_file.exists():
-            raise Cancelled()
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = done / elapsed if done else None
+        now = time.monotonic()
+        if self._base is None or done < self._base[1]:
+            self._base = (now, int(done))
+        elapsed, work = now - self._base[0], done - self._base[1]
+        rate = work / elapsed if work > 0 and elapsed > 0 else None
         self.state.update(done=int(done), total=int(total), rate=rate,
                           eta_s=(total - done) / rate if rate and total >= done else None)
         if self.echo:
             self.echo(done, total)
+        # the work reported so far is finished (saved), so the record counts it before a cancel stops the rest
+        if self.cancel_file.exists():
+            raise Cancelled()
         self._write(force=done >= total)
 
     def _write(self, force: bool = False) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import streamlit as st
 
+from core.errors import WinnowError
 from core.jobs import cancel_job, list_jobs, read_job, resume_job, start_job
 from core.workspace import Workspace
 
@@ -63,6 +65,7 @@ def _job_status(ws: Workspace, job_id: str, key: str) -> None:
         return
     active = job["status"] in ("queued", "running")
 
+    # While the job runs, only this fragment reruns (every second): the rest of the page stays usable.
     @st.fragment(run_every=1.0 if active else None)
     def _status() -> None:
         current = read_job(ws, job_id) or job
@@ -70,20 +73,53 @@ def _job_status(ws: Workspace, job_id: str, key: str) -> None:
         frac = min(1.0, (current.get("done") or 0) / total) if total else (1.0 if current["status"] == "done" else 0.0)
         st.progress(frac, text=job_caption(current))
         if current["status"] in ("queued", "running"):
-            if st.button("Cancel", key=f"cancel_{key}_{job_id}"):
+            if st.button("Cancel", key=f"cancel_{key}_{job_id}", help="stop after the current batch; finished batches are kept"):
                 cancel_job(ws, job_id, grace_s=5)
                 st.rerun(scope="app")
-        else:
-            if current["status"] == "failed" and current.get("error"):
-                st.error(current["error"])
-            if current["status"] in ("interrupted", "failed", "cancelled"):
-                if st.button("Resume", key=f"resume_{key}_{job_id}", help="run it again; finished batches are kept"):
-                    resume_job(ws, job_id)
-                    st.rerun(scope="app")
-            if active:  # it was running when the page drew: rerun the page to show the results
-                st.rerun(scope="app")
+            return
+        if current["status"] == "failed" and current.get("error"):
+            st.error(current["error"])
+        elif current["status"] == "interrupted":
+            st.warning("The job's process stopped without finishing (killed, or the machine restarted).")
+        if current["status"] in ("interrupted", "failed", "cancelled") and st.button(
+                "Resume", key=f"resume_{key}_{job_id}", help="run it again; it continues from its last finished batch"):
+            try:
+                resume_job(ws, job_id)
+            except WinnowError as exc:
+                st.error(str(exc))
+                return
+            st.rerun(scope="app")
+        if active:  # it was running when the page drew: rerun the page to show the results
+            st.rerun(scope="app")
 
     _status()
+
+
+def jobs_frame(jobs: list[dict]) -> pd.DataFrame:
+    """One row per job for a table: what, status, progress, rate, ETA, times, error."""
+    rows = []
+    for j in jobs:
+        done, total = j.get("done") or 0, j.get("total") or 0
+        running = j["status"] in ("queued", "running")
+        rows.append({
+            "job": j["id"], "kind": j["kind"], "what": j.get("title") or j["kind"],
+            "status": f"{STATUS_ICON.get(j['status'], '')} {j['status']}",
+            "progress": min(1.0, done / total) if total else (1.0 if j["status"] == "done" else 0.0),
+            "done": f"{done:,}/{total:,}" if total else "",
+            "stage": j.get("stage") or "",
+            "rate /s": round(j["rate"], 1) if running and j.get("rate") else None,
+            "ETA": _fmt_eta(j.get("eta_s")).replace(" left", "") if running else "",
+            "started": j.get("started") or j.get("created"), "ended": j.get("ended"),
+            "error": j.get("error") or "",
+        })
+    return pd.DataFrame(rows)
+
+
+JOBS_COLUMNS = {
+    "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+    "rate /s": st.column_config.NumberColumn("rate /s", format="%.1f", help="items per second in this run"),
+    "error": st.column_config.TextColumn("error", width="large"),
+}
 
 
 def jobs_table(ws: Workspace, limit: int = 30) -> None:
@@ -91,7 +127,4 @@ def jobs_table(ws: Workspace, limit: int = 30) -> None:
     if not jobs:
         st.caption("No jobs yet.")
         return
-    rows = [{"job": j["id"], "what": j.get("title") or j["kind"], "status": j["status"],
-             "progress": f"{j.get('done') or 0:,}/{j.get('total') or 0:,}", "started": j.get("started") or j.get("created"),
-             "ended": j.get("ended"), "error": j.get("error")} for j in jobs]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(jobs_frame(jobs), hide_index=True, width="stretch", column_config=JOBS_COLUMNS)
