@@ -7,9 +7,11 @@ Writes OUT_PREFIX-PAGE.png (full page) for each page slug, after the app has fin
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer, wait_for_app
@@ -29,6 +31,15 @@ def main(argv: list[str]) -> int:
             for slug in slugs:
                 page.goto(f"{server.url}/{'' if slug == 'overview' else slug}")
                 wait_for_app(page)
+                # a cold server has not started the script yet when the status check first passes:
+                # wait for the page's first element (its title, or an error), then for the run to end
+                page.wait_for_selector("[data-testid='stMain'] :is(h1, [data-testid='stException'], "
+                                       "[data-testid='stAlert'])", timeout=120_000)
+                wait_for_app(page)
+                with contextlib.suppress(PlaywrightTimeout):  # Plotly's code loads lazily on a cold server
+                    page.wait_for_function(
+                        "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+                        ".every(c => c.querySelector('.main-svg'))", timeout=60_000)
                 page.wait_for_timeout(1500)  # let Plotly finish drawing
                 out = f"{prefix}-{slug}.png"
                 page.screenshot(path=out, full_page=True)
