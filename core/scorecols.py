@@ -73,9 +73,10 @@ def group_column(store: Store, ref: str) -> str:
     """dedup: a signal's duplicate-group column (declared kind="group"), or a column named directly."""
     if ref in store.score_columns:
         return ref
-    declared = _signal_columns(ref.split("__", 1)[0]) or ()
+    declared = [c for c in _signal_columns(ref.split("__", 1)[0]) or () if c.kind == "group"]
+    declared.sort(key=lambda c: c.name != "group")  # a column named `group` is the duplicate group
     for col in declared:
-        if col.kind == "group" and f"{ref}__{col.name}" in store.score_columns:
+        if f"{ref}__{col.name}" in store.score_columns:
             return f"{ref}__{col.name}"
     cands = [c for c in store.score_columns if c.startswith(f"{ref}__") and "group" in c.rsplit("__", 1)[1]]
     if len(cands) == 1:
@@ -100,3 +101,20 @@ def score_values(store: Store, column: str, ids: np.ndarray | list[str]) -> np.n
     """float values of a `scores` column for these ids, in their order (NaN where missing)."""
     s = column_values(store, column, ids)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def group_signals(store: Store) -> list[str]:
+    """Signal keys in this workspace with a duplicate-group column (what `dedup` can use)."""
+    keys = sorted({c.rsplit("__", 1)[0] for c in store.score_columns if not c.startswith("map__")})
+    out = []
+    for key in keys:
+        declared = _signal_columns(key.split("__", 1)[0]) or ()
+        if any(c.kind == "group" and f"{key}__{c.name}" in store.score_columns for c in declared):
+            out.append(key)
+    return out
+
+
+def target_keys(store: Store, signal: str) -> list[str]:
+    """The targets a target-aware signal (dsir, rds, ...) was computed against in this workspace."""
+    return sorted({c.split("__")[1] for c in store.score_columns
+                   if c.startswith(f"{signal}__") and c.count("__") >= 2})
