@@ -175,18 +175,21 @@ def cluster_groups(store: Store) -> tuple[pd.Series, str]:
     return pd.Series(df["g"].to_numpy(), index=df["id"].astype(str)), what
 
 
-def cluster_names(ws: Workspace) -> dict[str, str]:
-    """cluster -> its name (key words), when the map stored one."""
+def cluster_names(ws: Workspace, store: Store) -> dict[str, str]:
+    """cluster -> its name (key words) from the active map's clusters file, when there is one."""
     import pyarrow.parquet as pq
 
-    for path in sorted(ws.dir("maps").glob("*clusters*.parquet")):
-        try:
-            df = pq.read_table(path).to_pandas()
-        except Exception:  # noqa: BLE001 - a file being replaced; names are a courtesy
-            continue
-        if {"cluster", "label"} <= set(df.columns):
-            return {str(c): str(n) for c, n in zip(df["cluster"], df["label"], strict=False)}
-    return {}
+    map_file = store.active_map_file()
+    if map_file is None:
+        return {}
+    path = map_file.with_name(f"{map_file.stem}__clusters.parquet")
+    if not path.exists():
+        return {}
+    df = pq.read_table(path).to_pandas()
+    col = "name" if "name" in df.columns else "label" if "label" in df.columns else None
+    if "cluster" not in df.columns or col is None:
+        return {}
+    return {str(c): str(n) for c, n in zip(df["cluster"], df[col], strict=True)}
 
 
 # -- score distributions ----------------------------------------------------------------------
@@ -341,6 +344,7 @@ def compare(ws: Workspace, names: Sequence[str], store: Store | None = None, *, 
         "sizes": sizes(store, subsets).to_dict(orient="records"),
         "jaccard": jaccard_matrix(subsets).round(6).to_dict(orient="index"),
         "coverage": {"by": what, "summary": coverage.to_dict(orient="records"),
+                     "names": cluster_names(ws, store) if what == "map cluster" else {},
                      "per_cluster": per_cluster.reset_index().to_dict(orient="records")},
         "scores": records(score_summary(store, subsets, numeric_score_columns(store))),
     }

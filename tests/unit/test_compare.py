@@ -224,3 +224,14 @@ def test_cli_compare_json_and_proxy_job(labelled, capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--workspace", str(labelled.root), "first", "--fractions", "2"])
     assert "fractions must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_cluster_names_come_from_the_maps_clusters_file(ws, store):
+    assert cmp.cluster_names(ws, store) == {}
+    write_parquet(pa.table({"cluster": [0, 1, 2, 3], "name": ["tax, budget", "match, goal", "code", "spam"],
+                            "size": [30, 15, 10, 5]}), ws.dir("maps") / "static__clusters.parquet")
+    store.refresh()
+    assert cmp.cluster_names(ws, store)["1"] == "match, goal"
+    out = cmp.compare(ws, ["spread"], store)
+    assert out["coverage"]["names"]["3"] == "spam"
+    assert [r["spread"] for r in out["coverage"]["per_cluster"]] == [1, 1, 1, 1]
