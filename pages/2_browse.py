@@ -8,7 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from core.browse import DocQuery, count_docs, facet_values, get_doc, highlight_spans, page_docs, word_range
+from core.embed import DEFAULT_MODEL, available_models
 from core.errors import WinnowError
+from ui.jobs import job_panel
 from ui.state import map_filter_chip, require_workspace
 
 PAGE_SIZE = 50
@@ -26,7 +28,7 @@ def _facets(root: str, signature: tuple) -> tuple[dict, tuple[int, int]]:
 
 
 facets, (lo_words, hi_words) = _facets(str(ws.root), store.signature)
-embedded = sorted(p.stem for p in ws.dir("embeddings").glob("*.npy"))
+embedded = available_models(ws)  # models whose embeddings/<model>.npy (+ ids, sidecar) exist
 
 mode_col, query_col = st.columns([1, 4])
 modes = ["Keywords", "Meaning"] if embedded else ["Keywords"]
@@ -36,7 +38,14 @@ mode = mode_col.radio("Search by", modes, key="browse_mode", horizontal=True,
 text = query_col.text_input("Search", key="browse_query", placeholder="e.g. interest rates  or  \"def parse\"",
                             label_visibility="visible")
 if not embedded:
-    st.caption("Semantic search becomes available once embeddings exist (Map page, or `python -m core embed`).")
+    st.caption("Search by meaning becomes available once the documents are embedded (here, on the Map page, "
+               "or with `python -m core embed`).")
+    job_panel(ws, "embed", ["embed", "--model", DEFAULT_MODEL], title=f"embed ({DEFAULT_MODEL})",
+              button="Compute embeddings", key="browse_embed",
+              help="embed every document with the fast static model, in a background job")
+elif mode == "Meaning" and len(embedded) > 1:
+    st.selectbox("Embedding model", embedded, key="browse_model",
+                 help="the query is embedded with the same model as the documents")
 
 f1, f2, f3 = st.columns([2, 2, 2])
 sources = f1.multiselect("Sources", facets["sources"], key="browse_sources")
@@ -51,13 +60,19 @@ ids = map_ids
 if mode == "Meaning" and text.strip():
     from core.search import nearest
 
+    model = st.session_state.get("browse_model") if len(embedded) > 1 else embedded[0]
     try:
-        similarity = nearest(ws, text, k=SEMANTIC_HITS, model=embedded[0] if len(embedded) == 1 else None)
+        similarity = nearest(ws, text, k=SEMANTIC_HITS, model=model)
     except WinnowError as exc:
         st.error(str(exc))
+        job_panel(ws, "embed", ["embed", "--model", model or DEFAULT_MODEL], title=f"embed ({model or DEFAULT_MODEL})",
+                  button="Compute embeddings", key="browse_embed")
         st.stop()
     hit_ids = similarity["id"].tolist()
-    ids = [i for i in hit_ids if i in set(map_ids)] if map_ids is not None else hit_ids
+    if map_ids is not None:
+        in_map = set(map_ids)
+        hit_ids = [i for i in hit_ids if i in in_map]
+    ids = hit_ids
 
 query = DocQuery(
     keywords=text if mode == "Keywords" else "",
