@@ -15,7 +15,7 @@ import streamlit as st
 from core.compare import numeric_score_columns
 from core.embed import available_models
 from core.errors import WinnowError
-from core.recipe import STRATEGIES, STRATEGY_HELP, validate_recipe
+from core.recipe import STRATEGIES, STRATEGY_HELP, parse_recipe_text, validate_recipe
 from core.scorecols import group_signals, target_keys
 from core.select import (
     Selection,
@@ -220,14 +220,20 @@ with build:
         else:
             st.warning("Ordering needs a computed score (Scores page).")
 
+    with st.expander("Write the recipe by hand (JSON or YAML)"):
+        st.caption("Every key of a recipe file, e.g. score thresholds: "
+                   '`{"strategy": "random", "size": 100, "filters": {"scores": {"gopher_quality": {"min": 0.5}}}}`')
+        written = st.text_area("Recipe", key="sel_recipe_text", height=160, label_visibility="collapsed")
+        use_written = st.toggle("Use this recipe instead of the widgets", key="sel_use_text",
+                                disabled=not written.strip())
     try:
-        checked = validate_recipe(recipe)
+        checked = parse_recipe_text(written) if use_written and written.strip() else validate_recipe(recipe)
         error = None
     except WinnowError as exc:
         checked, error = None, str(exc)
     shown = checked.to_dict() if checked else recipe
-    if "ids" in shown.get("filters", {}):
-        shown = {**shown, "filters": {**shown["filters"], "ids": f"<{len(map_ids or [])} ids from the map>"}}
+    if isinstance(shown.get("filters", {}).get("ids"), list) and len(shown["filters"]["ids"]) > 20:
+        shown = {**shown, "filters": {**shown["filters"], "ids": f"<{len(shown['filters']['ids'])} ids>"}}
     with st.expander("Recipe as JSON (for `python -m core select --recipe`)"):
         st.code(json.dumps(shown, indent=2, ensure_ascii=False), language="json")
 

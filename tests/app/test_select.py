@@ -98,3 +98,13 @@ def test_curriculum_shows_its_order(ws, open_page):
     quality = {f"d{i:02d}": i * 7 % 60 for i in range(60)}
     vals = [quality[i] for i in ranks]
     assert vals == sorted(vals)
+
+
+def test_a_recipe_written_by_hand_is_previewed_and_checked(ws, open_page):
+    at = open_page(ws, "5_select")
+    at.text_area(key="sel_recipe_text").input(
+        "strategy: top_k\nscore: toy__quality\nsize: 3\nfilters:\n  sources: b\n").run()
+    at.toggle(key="sel_use_text").set_value(True).run()
+    assert metrics(at)["Documents"] == "3" and metrics(at)["Pool"] == "20"
+    at.text_area(key="sel_recipe_text").input("strategy: top_k\nsise: 3\n").run()
+    assert "sise: unknown key" in at.error[0].value
