@@ -20,8 +20,6 @@ existing export is replaced only with `force`; a folder that is not an export is
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import io
 import json
 import math
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -198,7 +197,7 @@ def drop_reasons(ws: Workspace, store: Store, recipe: dict[str, Any] | None, kep
     """
     docs = store.df("SELECT id, source, label FROM docs")
     docs["id"] = docs["id"].astype(str)
-    docs = docs[~docs["id"].isin(kept_ids)].reset_index(drop=True)
+    docs = docs[~docs["id"].astype(object).isin(kept_ids)].reset_index(drop=True)
     reason = pd.Series([None] * len(docs), dtype="object")
     recipe = recipe or {}
     filters = recipe.get("filters") or {}
@@ -318,13 +317,9 @@ class _ParquetSink(_Sink):
         self.writer.close()
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
-
-
 class _JsonlSink(_Sink):
+    """One JSON object per line: columns in the export's order; `meta` as an object with its keys sorted."""
+
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         super().__init__(path, schema)
         self.fh = open(path, "wb")  # noqa: SIM115 - closed in close()
@@ -332,54 +327,43 @@ class _JsonlSink(_Sink):
     def write(self, table: pa.Table) -> None:
         names = table.column_names
         cols = [table.column(n).to_pylist() for n in names]
-        buf = io.StringIO()
-        for row in zip(*cols, strict=True):
-            rec = {}
-            for n, v in zip(names, row, strict=True):
-                if n == "meta" and isinstance(v, str):
-                    with contextlib.suppress(ValueError):
-                        v = json.loads(v)
-                rec[n] = _plain(v)
-            buf.write(_dumps_row(rec))
-            buf.write("\n")
-        self.fh.write(buf.getvalue().encode("utf-8"))
+        if "meta" in names:
+            i = names.index("meta")
+            cols[i] = [_meta_fragment(v) for v in cols[i]]
+        lines = [orjson.dumps(dict(zip(names, row, strict=True))) for row in zip(*cols, strict=True)]
+        self.fh.write(b"\n".join(lines) + (b"\n" if lines else b""))
         self.rows += table.num_rows
 
     def close(self) -> None:
         self.fh.close()
 
 
-def _dumps_row(rec: dict[str, Any]) -> str:
-    """One JSON line: columns in the export's order; keys inside objects (meta) sorted."""
-    parts = []
-    for k, v in rec.items():
-        parts.append(json.dumps(k, ensure_ascii=False) + ": " +
-                     json.dumps(v, ensure_ascii=False, sort_keys=True, allow_nan=False, default=str))
-    return "{" + ", ".join(parts) + "}"
+def _meta_fragment(value: str | None) -> Any:
+    """The meta JSON text as a nested object (keys sorted); text that is not JSON stays a string."""
+    if value is None:
+        return None
+    try:
+        return orjson.Fragment(orjson.dumps(orjson.loads(value), option=orjson.OPT_SORT_KEYS))
+    except orjson.JSONDecodeError:
+        return value
 
 
 class _CsvSink(_Sink):
+    """CSV with a header row, written by Arrow's C++ writer (fields quoted only where needed; empty for null)."""
+
     def __init__(self, path: Path, schema: pa.Schema) -> None:
+        import pyarrow.csv as pacsv
+
         super().__init__(path, schema)
-        self.fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
-        self.writer = csv.writer(self.fh, lineterminator="\n")
-        self.writer.writerow(schema.names)
+        self.writer = pacsv.CSVWriter(str(path), schema,
+                                      write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
 
     def write(self, table: pa.Table) -> None:
-        cols = [table.column(n).to_pylist() for n in table.column_names]
-        self.writer.writerows([["" if v is None else _csv_value(v) for v in row] for row in zip(*cols, strict=True)])
+        self.writer.write_table(table)
         self.rows += table.num_rows
 
     def close(self) -> None:
-        self.fh.close()
-
-
-def _csv_value(v: Any) -> Any:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else repr(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return v
+        self.writer.close()
 
 
 class _HfSink(_Sink):
@@ -488,8 +472,10 @@ def _close_quietly(sink: _Sink) -> None:
     try:
         if isinstance(sink, _ParquetSink):
             sink.writer.close()
-        elif isinstance(sink, _JsonlSink | _CsvSink):
+        elif isinstance(sink, _JsonlSink):
             sink.fh.close()
+        elif isinstance(sink, _CsvSink):
+            sink.writer.close()
     except OSError:
         pass
 
@@ -545,7 +531,7 @@ def export_selection(
     cols = resolve_columns(store, columns)
     total_docs = store.count()
     present = set(store.df("SELECT id FROM docs")["id"].astype(str))
-    missing = int((~sel["id"].isin(present)).sum())
+    missing = int((~sel["id"].astype(object).isin(present)).sum())
     if missing:
         raise WinnowError(f"selection {selection!r} names {missing:,} documents that are not in the workspace any more; "
                           "run the selection again before exporting")

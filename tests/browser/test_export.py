@@ -3,6 +3,7 @@ the manifest whose sha256 matches the file."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -40,8 +41,9 @@ def test_export_and_download_from_the_browser(make_ws, page, tmp_path):
         assert sorted(zf.namelist()) == ["picks/manifest.json", "picks/picks.csv"]
         data = zf.read("picks/picks.csv")
         manifest = json.loads(zf.read("picks/manifest.json"))
-    lines = io.StringIO(data.decode()).read().splitlines()
-    assert lines[0] == "id,text,label,source"
-    assert [line.split(",")[0] for line in lines[1:]] == ORDER
+    rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+    assert rows[0] == ["id", "text", "label", "source"]
+    assert [r[0] for r in rows[1:]] == ORDER
+    assert rows[1][1] == "Row 7, with a comma"
     assert manifest["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
     assert manifest["counts"] == {**manifest["counts"], "in": 12, "kept": 5, "dropped": 7}
