@@ -284,7 +284,7 @@ with preview:
                                            name="not selected", marker={"size": 3, "color": "#9aa3ad"},
                                            hoverinfo="skip"))
                 fig.add_trace(go.Scattergl(x=pts.loc[picked, "x"], y=pts.loc[picked, "y"], mode="markers",
-                                           name="selected", marker={"size": 4, "color": "#d9480f"},
+                                           name="selected", marker={"size": 3, "color": "#d9480f", "opacity": 0.8},
                                            text=pts.loc[picked, "id"], hovertemplate="%{text}<extra></extra>"))
                 fig.update_layout(height=340, margin={"l": 0, "r": 0, "t": 10, "b": 0},
                                   legend={"orientation": "h", "y": 1.05},

@@ -62,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     store = Store(ws)
     baseline = not args.no_baseline
-    out = cmp.compare(ws, args.selections, store, baseline=baseline, target=args.target,
-                      baseline_seed=args.baseline_seed)
-    if args.proxy:
+    if not args.proxy:
+        out = cmp.compare(ws, args.selections, store, baseline=baseline, target=args.target,
+                          baseline_seed=args.baseline_seed)
+    else:
         argv = ["compare", *args.selections, "--proxy", "--baseline-seed", str(args.baseline_seed)]
         if args.fractions:
             argv += ["--fractions", ",".join(map(str, args.fractions))]
@@ -76,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         if args.no_baseline:
             argv.append("--no-baseline")
         with run_as_job(ws, "compare", args.job_id, argv, quiet=args.quiet or args.json) as job:
+            job.stage("comparing")
+            out = cmp.compare(ws, args.selections, store, baseline=baseline, target=args.target,
+                              baseline_seed=args.baseline_seed)
             job.stage("proxy evaluation")
             proxy = cmp.proxy_evaluate(
                 ws, args.selections, store, baseline=baseline, heldout=args.heldout, target=args.target,
