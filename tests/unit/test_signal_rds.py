@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -13,7 +11,6 @@ from core.embed import compute_embeddings, embed_texts
 from core.errors import WinnowError
 from core.signals.runner import read_sidecar, run_signal
 from core.targets import add_reference_text, reference_from_filter
-from core.workspace import Workspace
 
 DOCS = [
     {"id": "cat1", "text": "The cat slept on the warm windowsill all afternoon.", "label": "pets"},
@@ -23,15 +20,6 @@ DOCS = [
     {"id": "fin2", "text": "Quarterly earnings beat analyst forecasts, lifting the stock price.", "label": "money"},
 ]
 
-
-@pytest.fixture(scope="module")
-def demo_embedded(demo_ws_readonly, tmp_path_factory) -> Workspace:
-    """A copy of the small demo with static embeddings, shared by this module's tests."""
-    dst = tmp_path_factory.mktemp("rds") / "demo"
-    shutil.copytree(demo_ws_readonly.root, dst)
-    ws = Workspace.open(dst)
-    compute_embeddings(ws, "static")
-    return ws
 
 
 def test_similarity_is_the_max_cosine_to_a_target_example(make_ws):
