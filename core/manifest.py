@@ -220,6 +220,23 @@ def _ingest_log(ws: Workspace) -> list[dict[str, Any]]:
     return list(meta.get("ingests") or [])
 
 
+def _map_info(store: Store, recipe: dict[str, Any] | None, columns: list[str]) -> dict[str, Any] | None:
+    """The active map, when the recipe balances by map cluster or a map column is exported or filtered on."""
+    recipe = recipe or {}
+    uses = (("cluster_balanced" in (recipe.get("strategy"), recipe.get("base")) and recipe.get("by", "cluster") == "cluster")
+            or any(c.startswith("map__") for c in columns)
+            or any(str(c).startswith("map__") for c in ((recipe.get("filters") or {}).get("scores") or {})))
+    mf = store.active_map_file() if uses else None
+    if mf is None:
+        return None
+    side = read_json(mf.with_suffix(".json"), default={}) or {}
+    proj, clu = side.get("projection") or {}, side.get("clusters") or {}
+    return {"path": str(mf), "sha256": sha256_file(mf), "values_sha256": table_digest(mf),
+            "model": side.get("model", mf.stem), "method": proj.get("method"), "seed": side.get("seed", 0),
+            "fit_sample": proj.get("fit_sample"), "clusters": clu.get("k") if clu.get("k_chosen") == "given" else None,
+            "cluster_fit_sample": clu.get("fit_sample")}
+
+
 def build_manifest(ws: Workspace, store: Store, *, selection: str, selection_meta: dict[str, Any],
                    selection_frame: pd.DataFrame, fmt: str, columns: list[str], shard_size: int | None,
                    dropped_file: bool, reasons: pd.DataFrame, total_docs: int, files: list[dict[str, Any]],
@@ -259,6 +276,9 @@ def build_manifest(ws: Workspace, store: Store, *, selection: str, selection_met
             pass
     strategies = {(recipe or {}).get("strategy"), (recipe or {}).get("base")}
     needs_embeddings |= "k_center" in strategies
+    map_info = _map_info(store, recipe, columns)
+    if map_info is not None:
+        needs_embeddings = True
     embeddings = []
     if needs_embeddings:
         for p in sorted(ws.dir("embeddings").glob("*.json")):
@@ -266,12 +286,9 @@ def build_manifest(ws: Workspace, store: Store, *, selection: str, selection_met
             if info.get("model"):
                 embeddings.append({"model": info["model"], "package": info.get("package"),
                                    "package_version": info.get("package_version"), "dim": info.get("dim")})
-    map_info = None
-    if (recipe or {}).get("strategy") == "cluster_balanced" and (recipe or {}).get("by", "cluster") == "cluster":
-        mf = store.active_map_file()
-        if mf is not None:
-            map_info = {"path": str(mf), "sha256": sha256_file(mf)}
     seeds = {"selection": (recipe or {}).get("seed", 0)}
+    if map_info is not None:
+        seeds["map"] = map_info["seed"]
     for s in signals:
         for k in SEED_KEYS:
             if k in (s["params"] or {}):
@@ -509,15 +526,29 @@ def _rebuild_embeddings(ws: Workspace, m: dict[str, Any], report: RebuildReport)
 
 
 def _restore_map(ws: Workspace, m: dict[str, Any], report: RebuildReport) -> None:
+    """Recompute the map with its recorded model, method, clusters and seed (copy it when it cannot be)."""
     info = m.get("map")
     if not info:
         return
+    try:
+        from core.mapping import build_map
+    except ImportError:
+        build_map = None
+    if build_map is not None and info.get("method"):
+        kwargs = {"method": info["method"], "clusters": info.get("clusters"), "seed": int(info.get("seed") or 0)}
+        if info.get("fit_sample"):
+            kwargs["sample_size"] = int(info["fit_sample"])
+        res = build_map(ws, info.get("model"), **kwargs)
+        if info.get("values_sha256") and table_digest(res.path) != info["values_sha256"]:
+            report.changes.append(f"map ({info.get('model')}, {info['method']}, seed {kwargs['seed']}): "
+                                  "recomputed coordinates or clusters differ from the export's")
+        report.notes.append(f"map recomputed ({info.get('model')}, {info['method']})")
+        return
     src = Path(info["path"])
     if not src.exists() or sha256_file(src) != info.get("sha256"):
-        raise WinnowError(f"the selection balances by map cluster, and the map it used ({src}) is gone or changed; "
-                          "maps are not recomputed by rebuild")
-    dst = ws.dir("maps") / src.name
-    shutil.copyfile(src, dst)
+        raise WinnowError(f"the selection uses the map, which cannot be recomputed here, and the map it used ({src}) "
+                          "is gone or changed")
+    shutil.copyfile(src, ws.dir("maps") / src.name)
     report.notes.append(f"map copied from {src} (not recomputed)")
 
 

@@ -149,3 +149,28 @@ def test_cli_rebuild_reports_each_file(exported, tmp_path, capsys):
     code = main(["rebuild", str(res.folder / "manifest.json"), "--out", str(tmp_path / "again"), "--force", "--quiet"])
     out = capsys.readouterr().out
     assert code == 1 and "changed: input" in out and "DIFF" in out
+
+
+def test_rebuild_recomputes_embeddings_and_the_map_for_a_cluster_balanced_selection(tmp_path):
+    from core.embed import compute_embeddings
+    from core.mapping import build_map
+
+    src = tmp_path / "inputs" / "mixed.jsonl"
+    src.parent.mkdir()
+    topics = ["the football match ended with a late goal", "interest rates and the budget deficit rose",
+              "def parse(line): return line.split()"]
+    src.write_text("".join(json.dumps({"text": f"{topics[i % 3]} number {i}"}) + "\n" for i in range(45)))
+    ws = Workspace.create(tmp_path / "ws")
+    ingest_paths(ws, [src])
+    compute_embeddings(ws)
+    build_map(ws, method="pca", clusters=3, seed=4)
+    select.save_selection(ws, "balanced", {"strategy": "cluster_balanced", "size": 9, "seed": 2})
+    res = export_selection(ws, "balanced", "jsonl", columns=["text", "map__cluster"])
+    m = res.manifest
+    assert m["map"]["method"] == "pca" and m["map"]["clusters"] == 3 and m["seeds"]["map"] == 4
+    assert [e["model"] for e in m["embeddings"]] == [m["map"]["model"]]
+    clusters = [json.loads(line)["map__cluster"] for line in (res.folder / "balanced.jsonl").read_text().splitlines()]
+    assert sorted(clusters) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    report = rebuild(res.folder, tmp_path / "again")
+    assert any(n.startswith("map recomputed") for n in report.notes)
+    assert report.changes == [] and report.identical, report.lines()
