@@ -150,9 +150,10 @@ def parse_where(text: str, types: dict[str, str]) -> Condition:
         op, values = "not in", rest[2:]
     else:
         op, values = words[0], rest[1:]
-    if not values:
-        raise WinnowError(f"--where {text!r}: {usage}")
-    value = " ".join(values)
+    if len(values) != 1:
+        more = "; quote a value that has spaces ('lorem ipsum')" if values else ""
+        raise WinnowError(f"--where {text!r}: {usage}{more}")
+    value = values[0]
     if op in COMPARE:
         return Condition(f"{q} {COMPARE[op]} ?", [_convert(value, col, typ)])
     if op == "contains":

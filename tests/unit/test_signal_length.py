@@ -1,0 +1,43 @@
+"""The length signal, and when a signal recomputes (only when its parameters or the documents change)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.ingest import ingest_paths
+from core.signals.runner import run_signal
+from tests.unit._signal_helpers import compute
+
+
+def test_length_counts_characters_words_lines_and_mean_word_length():
+    out = compute("length", ["", "one two\nthree", "line one\r\nline two\n", "   "])
+    assert out["n_chars"].tolist() == [0, 13, 19, 3]
+    assert out["n_words"].tolist() == [0, 3, 4, 0]
+    assert out["n_lines"].tolist() == [0, 2, 2, 1]
+    assert out["mean_word_length"].iloc[1] == pytest.approx(11 / 3)
+    assert out["mean_word_length"].isna().tolist() == [True, False, False, True]
+
+
+def test_a_signal_recomputes_only_when_parameters_or_documents_change(make_ws, tmp_path):
+    ws = make_ws([{"text": "The first document of the set."}, {"text": "A second one, with more words in it."}])
+    first = run_signal(ws, "gopher_quality")
+    assert not first.skipped and first.summary["rows"] == 2
+    stamp = (ws.dir("signals") / "gopher_quality.parquet").stat().st_mtime_ns
+
+    again = run_signal(ws, "gopher_quality")
+    assert again.skipped
+    assert (ws.dir("signals") / "gopher_quality.parquet").stat().st_mtime_ns == stamp
+
+    changed = run_signal(ws, "gopher_quality", {"min_doc_words": 5})
+    assert not changed.skipped
+    assert json.loads((ws.dir("signals") / "gopher_quality.json").read_text())["params"]["min_doc_words"] == 5
+    assert run_signal(ws, "gopher_quality", {"min_doc_words": 5}).skipped
+
+    extra = tmp_path / "more.jsonl"
+    extra.write_text(json.dumps({"text": "A third document arrives later."}) + "\n")
+    ingest_paths(ws, [extra])
+    grown = run_signal(ws, "gopher_quality", {"min_doc_words": 5})
+    assert not grown.skipped and grown.summary["rows"] == 3
+    assert run_signal(ws, "gopher_quality", {"min_doc_words": 5}, force=True).skipped is False
