@@ -192,8 +192,11 @@ def list_exports(ws: Workspace) -> list[dict[str, Any]]:
 def drop_reasons(ws: Workspace, store: Store, recipe: dict[str, Any] | None, kept_ids: set[str]) -> pd.DataFrame:
     """DataFrame(id, drop_reason) of every document not in the selection, in workspace order.
 
-    The reason is the first recipe filter the document fails (map selection, sources, labels, a
-    score range, a saved filter), else "not selected by strategy (<strategy>)".
+    The reason is the first recipe filter the document fails, checked in the order the selection
+    applies them (sources, labels, map selection, map clusters, score thresholds and rules, saved
+    filters); a threshold or rule names the failing rule as the Scores page does
+    ("score filter: gopher_quality.word_count"). A document that passed every filter was
+    "not selected by strategy (<strategy>)".
     """
     docs = store.df("SELECT id, source, label FROM docs")
     docs["id"] = docs["id"].astype(str)
@@ -206,26 +209,32 @@ def drop_reasons(ws: Workspace, store: Store, recipe: dict[str, Any] | None, kep
         open_ = reason.isna().to_numpy()
         reason[open_ & fails] = text
 
-    if filters.get("ids") is not None:
-        label = filters.get("map_label") or "map selection"
-        mark(~docs["id"].isin(set(map(str, filters["ids"]))).to_numpy(), f"outside the map selection ({label})")
     if filters.get("sources"):
         srcs = _as_list(filters["sources"])
-        mark(~docs["source"].isin(srcs).to_numpy(), f"source not in {', '.join(srcs)}")
+        mark(~docs["source"].astype(object).isin(srcs).to_numpy(dtype=bool), f"source not in {', '.join(srcs)}")
     if filters.get("labels"):
         labs = _as_list(filters["labels"])
         mark(~docs["label"].astype("string").isin(labs).fillna(False).to_numpy(dtype=bool),
              f"label not in {', '.join(labs)}")
-    for col, rng in (filters.get("scores") or {}).items():
-        column = _score_column(store, col)
-        vals = store.df(f"SELECT id, {ident(column)} AS v FROM scores")
-        v = pd.Series(pd.to_numeric(vals["v"], errors="coerce").to_numpy(dtype=float),
-                      index=vals["id"].astype(str)).reindex(docs["id"]).to_numpy(dtype=float)
-        mark(np.isnan(v), f"no {column} score")
-        if (rng or {}).get("min") is not None:
-            mark(v < float(rng["min"]), f"{column} below {rng['min']}")
-        if (rng or {}).get("max") is not None:
-            mark(v > float(rng["max"]), f"{column} above {rng['max']}")
+    if filters.get("ids") is not None:
+        label = filters.get("map_label") or "map selection"
+        mark(~docs["id"].astype(object).isin(set(map(str, filters["ids"]))).to_numpy(dtype=bool),
+             f"outside the map selection ({label})")
+    if filters.get("clusters"):
+        wanted = _as_list(filters["clusters"])
+        if "map__cluster" not in store.score_columns:
+            raise WinnowError("the recipe filters on map clusters, but the workspace has no map any more")
+        vals = store.df("SELECT id, map__cluster AS c FROM scores")
+        c = pd.Series(vals["c"].astype("string").to_numpy(), index=vals["id"].astype(str)).reindex(docs["id"])
+        mark(~c.isin(wanted).fillna(False).to_numpy(dtype=bool), f"map cluster not in {', '.join(wanted)}")
+    if filters.get("scores") or filters.get("rules"):
+        from core.filters import FilterSpec
+
+        spec = FilterSpec(thresholds={_score_column(store, k): v for k, v in (filters.get("scores") or {}).items()},
+                          rules={_score_column(store, k): v for k, v in (filters.get("rules") or {}).items()})
+        for i, text in _spec_reasons(store, spec, "score filter", docs["id"]).items():
+            if reason[i] is None:
+                reason[i] = text
     for name in _as_list(filters.get("saved") or []):
         for i, text in _saved_filter_reasons(ws, store, name, docs["id"]).items():
             if reason[i] is None:
@@ -244,24 +253,29 @@ def _score_column(store: Store, ref: str) -> str:
     if ref in store.score_columns:
         return ref
     try:
-        from core.select import resolve_score
+        from core.scorecols import resolve_score
     except ImportError:
         raise WinnowError(f"the recipe filters on {ref!r}, which is not a score column of this workspace") from None
     return resolve_score(store, ref)
 
 
 def _saved_filter_reasons(ws: Workspace, store: Store, name: str, ids: pd.Series) -> dict[int, str]:
-    """{row position: reason} for the documents a saved filter drops: "filter NAME: <its first failing rule>".
-
-    Uses core.filters' conditions (checked in the filter's own order); with an older core.filters that
-    cannot name rules, the reason is "fails saved filter NAME".
-    """
+    """{row position: "filter NAME: <its first failing rule>"} for the documents a saved filter drops."""
     try:
         from core import filters as saved
     except ImportError:
         raise WinnowError(f"the recipe uses the saved filter {name!r}, but this version of Winnow cannot read saved "
                           "filters (core/filters.py is missing)") from None
-    spec = saved.load_filter(ws, name)
+    return _spec_reasons(store, saved.load_filter(ws, name), f"filter {name}", ids)
+
+
+def _spec_reasons(store: Store, spec: Any, label: str, ids: pd.Series) -> dict[int, str]:
+    """{row position: "<label>: <first failing condition>"} for a core.filters FilterSpec, in its check order.
+
+    With a core.filters that cannot name its conditions, the reason is "<label>" alone.
+    """
+    from core import filters as saved
+
     pos = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
     conditions, base = getattr(saved, "conditions", None), getattr(saved, "_base", None)
     if callable(conditions) and callable(base):
@@ -271,11 +285,10 @@ def _saved_filter_reasons(ws: Workspace, store: Store, name: str, ids: pd.Series
         case = "CASE " + " ".join(f"WHEN {c.fail} THEN {sql_str(c.reason)}" for c in conds) + " END"
         got = store.df(f"SELECT s.id AS id, {case} AS reason FROM {base(store, spec, None)}")
         got = got[got["reason"].notna()]
-        return {int(pos[i]): f"filter {name}: {r}" for i, r in zip(got["id"].astype(str), got["reason"], strict=True)
+        return {int(pos[i]): f"{label}: {r}" for i, r in zip(got["id"].astype(str), got["reason"], strict=True)
                 if i in pos.index}
-    kept = saved.kept_ids(store, spec, None)
-    kept = set(map(str, kept.tolist() if hasattr(kept, "tolist") else kept))
-    return {int(p): f"fails saved filter {name}" for i, p in pos.items() if i not in kept}
+    kept = set(map(str, saved.kept_ids(store, spec, None)))
+    return {int(p): label for i, p in pos.items() if i not in kept}
 
 
 # -- writers -----------------------------------------------------------------------------------------

@@ -164,6 +164,7 @@ def _recipe_refs(recipe: dict[str, Any]) -> tuple[list[str], list[str | None]]:
     if isinstance(recipe.get("order"), dict) and recipe["order"].get("by"):
         refs.append(str(recipe["order"]["by"]))
     refs += list((recipe.get("filters") or {}).get("scores", {}) or {})
+    refs += list((recipe.get("filters") or {}).get("rules", {}) or {})
     strategy = recipe.get("strategy") or ""
     base = recipe.get("base") or ""
     implicit = {"dsir": "dsir", "mates": "influence", "rds": "rds"}
@@ -225,6 +226,7 @@ def _map_info(store: Store, recipe: dict[str, Any] | None, columns: list[str]) -
     recipe = recipe or {}
     uses = (("cluster_balanced" in (recipe.get("strategy"), recipe.get("base")) and recipe.get("by", "cluster") == "cluster")
             or any(c.startswith("map__") for c in columns)
+            or bool((recipe.get("filters") or {}).get("clusters"))
             or any(str(c).startswith("map__") for c in ((recipe.get("filters") or {}).get("scores") or {})))
     mf = store.active_map_file() if uses else None
     if mf is None:

@@ -280,3 +280,12 @@ def test_cancel_mid_export_leaves_nothing(ws):
     with pytest.raises(Cancelled):
         export_selection(ws, "picked", "jsonl", shard_size=2, progress=cancel)
     assert list(ws.dir("exports").iterdir()) == []
+
+
+def test_dropped_reason_for_score_thresholds_in_the_recipe(ws):
+    write_score(ws)
+    write_selection(ws, "hi", ["d10", "d18"], recipe={"strategy": "top_k", "score": "toy__value", "size": 2,
+                                                       "filters": {"scores": {"toy__value": {"min": 2.0, "max": 4.5}}}})
+    res = export_selection(ws, "hi", "parquet", dropped=True)
+    assert res.manifest["counts"]["dropped_by_reason"] == {"not selected by strategy (top_k)": 9,
+                                                           "score filter: toy.value": 9}
