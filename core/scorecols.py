@@ -19,25 +19,38 @@ if TYPE_CHECKING:
     from core.store import Store
 
 
-def _signal_columns(name: str):
-    """The declared columns of signal `name`, or None when no such signal is registered."""
+def _signal_by_name(name: str):
+    """The registered signal class `name`, or None."""
     try:
         from core.signals import get
 
-        return get(name).columns
+        return get(name)
     except (WinnowError, ImportError):
         return None
 
 
+def _signal_columns(name: str):
+    """The declared columns of signal `name`, or None when no such signal is registered."""
+    sig = _signal_by_name(name)
+    return sig.columns if sig else None
+
+
 def _main_column(signal: str, key: str, cands: list[str]) -> str | None:
-    """Of the columns of one signal key, its main score column (None when it cannot tell)."""
-    declared = _signal_columns(signal)
+    """Of the columns of one signal key, its score column, or None when that is ambiguous.
+
+    A score signal (dsir, quality_classifier, rds, influence) declares its score first: a numeric value
+    column with a direction that decides no rule. A rule signal (gopher_quality, c4, length, ...) is a set
+    of measurements, so its column must be named.
+    """
+    if len(cands) == 1:
+        return cands[0]
+    declared = _signal_columns(signal) or ()
     if declared:
-        for want in (lambda c: c.kind == "value" and c.better is not None, lambda c: c.kind == "value"):
-            for col in declared:
-                if col.dtype in ("float", "int") and want(col) and f"{key}__{col.name}" in cands:
-                    return f"{key}__{col.name}"
-    return cands[0] if len(cands) == 1 else None
+        first = declared[0]
+        if (first.dtype in ("float", "int") and first.kind == "value" and first.better is not None
+                and first.rule is None and f"{key}__{first.name}" in cands):
+            return f"{key}__{first.name}"
+    return None
 
 
 def resolve_score(store: Store, ref: str, target: str | None = None) -> str:
@@ -59,13 +72,15 @@ def resolve_score(store: Store, ref: str, target: str | None = None) -> str:
         raise WinnowError(f"score {ref!r} was computed against several targets ({against}): {hint}"
                           "set `target` to one of them, or name the column")
     else:
-        known = ", ".join(c for c in cols if not c.startswith("map__")) or "none yet"
-        raise WinnowError(f"no score {ref!r} in this workspace (score columns: {known}); compute it on the "
-                          f"Scores page or with `python -m core score --workspace W {signal}`")
+        known = ", ".join(sorted({c.rsplit("__", 1)[0] for c in cols if not c.startswith("map__")})) or "none yet"
+        needs_target = "target" in getattr(_signal_by_name(signal), "needs", ())
+        how = f"`python -m core score --workspace W {signal}" + (f" --target {target or 'NAME'}`" if needs_target else "`")
+        raise WinnowError(f"no score {ref!r} in this workspace (scores computed: {known}); compute it on the "
+                          f"Scores page or with {how}")
     cands = [c for c in cols if c.startswith(f"{key}__") and "__" not in c.removeprefix(f"{key}__")]
     main = _main_column(signal, key, cands)
     if main is None:
-        raise WinnowError(f"score {ref!r} has several columns ({', '.join(cands)}): name one")
+        raise WinnowError(f"{ref!r} has several score columns ({', '.join(cands)}): name one of them")
     return main
 
 

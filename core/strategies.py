@@ -199,7 +199,7 @@ def pick_dsir(p: Pick) -> Picked:
     """DSIR: Gumbel-top-k on the log importance weights (resampling without replacement ∝ the weights),
     after dropping documents shorter than `min_tokens` WordPunct tokens, as the reference does."""
     r = p.recipe
-    log_w = p.score(r.score or "dsir", r.target)
+    log_w = p.score(r.score or f"dsir__{r.target}__log_weight", r.target)
     min_tokens = DSIR_MIN_TOKENS if r.min_tokens is None else r.min_tokens
     if min_tokens > 0:
         col = f"dsir__{r.target}__n_tokens"
