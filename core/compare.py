@@ -11,7 +11,7 @@ closeness to a target, and a proxy model trained on each (METHODS.md, "Comparing
 - Proxy evaluation (`proxy_evaluate`, run as a job): the same small model trained on each selection
   at several sizes (10/25/50/100%) and seeds:
   * labelled data: logistic regression on the document embeddings; accuracy and macro-F1 on a
-    held-out labelled set (a target with a `label` column, default `bbc_heldout`);
+    held-out labelled set (a target with a `label` column; by default the first such target);
   * text: an interpolated Kneser-Ney bigram language model (discount 0.75, lowercased WordPunct
     tokens, one fixed vocabulary shared by every model so perplexities compare), perplexity on the target.
   Training documents whose text also occurs in the evaluation set are left out (no leak).
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from core.store import Store
 
 BASELINE = "random (baseline)"
-KL_EPS = 1e-8
 NUM_BUCKETS = 10_000
 PROXY_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 PROXY_SEEDS = (0, 1, 2)
@@ -241,45 +240,19 @@ def texts_for(store: Store, ids: Sequence[str]) -> list[str]:
 
 
 def bucket_counts(texts: Sequence[str], num_buckets: int = NUM_BUCKETS) -> np.ndarray:
-    """Total hashed unigram+bigram bucket counts of some texts (DSIR's features)."""
-    try:
-        from core.dsir import bucket_totals, featurize
-    except ImportError:  # core/dsir.py is the reference; this fallback computes the same counts
-        return _bucket_counts_fallback(texts, num_buckets)
+    """Total hashed unigram+bigram bucket counts of some texts (DSIR's features, core/dsir.py)."""
+    from core.dsir import bucket_totals, featurize
+
     if not texts:
         return np.zeros(num_buckets, dtype=np.int64)
     return bucket_totals(featurize(list(texts), 2, num_buckets))
 
 
-def _bucket_counts_fallback(texts: Sequence[str], num_buckets: int) -> np.ndarray:
-    import re
+def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
+    """KL(p ‖ q) in nats of two count vectors, each normalised, with DSIR's 1e-8 added to both."""
+    from core.dsir import kl_divergence as dsir_kl
 
-    token_re = re.compile(r"\w+|[^\w\s]+")
-    cache: dict[str, int] = {}
-    counts = np.zeros(num_buckets, dtype=np.int64)
-
-    def bucket(s: str) -> int:
-        b = cache.get(s)
-        if b is None:
-            b = cache[s] = int(hashlib.sha256(s.encode("utf-8")).hexdigest(), 16) % num_buckets
-        return b
-
-    for text in texts:
-        words = token_re.findall((text or "").lower())
-        for w in words:
-            counts[bucket(w)] += 1
-        for i in range(len(words) - 1):
-            counts[bucket(words[i] + " " + words[i + 1])] += 1
-    return counts
-
-
-def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray, eps: float = KL_EPS) -> float:
-    """KL(p ‖ q) in nats of two count vectors, each normalised, with `eps` added to both (DSIR's 1e-8)."""
-    p = np.asarray(p_counts, dtype=np.float64)
-    q = np.asarray(q_counts, dtype=np.float64)
-    p = p / p.sum() if p.sum() else p
-    q = q / q.sum() if q.sum() else q
-    return float(np.sum(p * (np.log(p + eps) - np.log(q + eps))))
+    return dsir_kl(p_counts, q_counts)
 
 
 def kl_to_target(ws: Workspace, store: Store, subsets: Sequence[Subset], target: str) -> pd.DataFrame:
