@@ -69,12 +69,16 @@ def _past_exports() -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     names = [e["name"] for e in exports]
     last = st.session_state.get("export_last")
+    if st.session_state.get("export_pick") not in names:
+        st.session_state.pop("export_pick", None)
     pick = st.selectbox("Look at an export", names, index=names.index(last) if last in names else 0, key="export_pick")
     e = next(x for x in exports if x["name"] == pick)
     m = e["manifest"]
     st.caption(f"Folder: {e['folder']}")
     files = pd.DataFrame([{"file": f["path"], "kind": f.get("kind"), "epoch": f.get("epoch"), "rows": f.get("rows"),
                            "size": _size(f.get("bytes") or 0), "sha256": f["sha256"]} for f in m["files"]])
+    files["rows"] = files["rows"].astype("Int64")
+    files["epoch"] = files["epoch"].astype("Int64")
     st.dataframe(files, hide_index=True, width="stretch")
     counts = m.get("counts", {})
     c1, c2, c3 = st.columns(3)
@@ -167,6 +171,7 @@ if rows <= SMALL_EXPORT_ROWS:
         else:
             bar.empty()
             st.session_state["export_last"] = export_name
+            st.session_state["export_pick"] = export_name  # show the new export below
             st.session_state["export_done"] = (f"Exported {result.rows:,} rows to {result.folder} "
                                                f"({len([f for f in result.files if f['kind'] != 'hf-meta'])} file(s) "
                                                "and manifest.json).")

@@ -100,3 +100,15 @@ def test_large_export_runs_as_a_job(ws, open_page, monkeypatch):
         time.sleep(0.3)
     assert list_jobs(ws, kind="export")[0]["status"] == "done"
     assert json.loads(manifest.read_text())["counts"]["kept"] == 4
+
+
+def test_a_new_export_is_the_one_shown(ws, open_page):
+    write_selection(ws, "another", ["n02", "n03"])
+    at = open_page(ws, "6_export")
+    assert at.selectbox(key="export_selection").value == "another"  # names in order
+    at.button(key="export_go").click().run()
+    assert at.selectbox(key="export_pick").value == "another"
+    at.selectbox(key="export_selection").select("shortlist").run()
+    at.button(key="export_go").click().run()
+    assert at.selectbox(key="export_pick").value == "shortlist"
+    assert list(at.dataframe[1].value["file"]) == ["shortlist.parquet"]
