@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import sparse
 
 from core import dsir
 from core.progress import Progress
@@ -68,23 +67,23 @@ class DSIR(CorpusSignal):
         todo: list[tuple[int, list[str]]] = []
         totals: dict[int, np.ndarray] = {}
         n_tok: dict[int, np.ndarray] = {}
-        kept: dict[int, sparse.csr_matrix] = {}  # only when there is no scratch folder to checkpoint to
+        kept: dict[int, dsir.Features] = {}  # only when there is no scratch folder to checkpoint to
         for i, batch in enumerate(ctx.docs(("id", "text"), self.batch_size)):
             ids.extend(batch["id"].astype(str).tolist())
             cached = _load_batch(scratch, i)
             if cached is not None:
-                totals[i], n_tok[i] = dsir.bucket_totals(cached[0]), cached[1]
+                totals[i], n_tok[i] = cached.totals(), cached.n_tokens
             else:
                 todo.append((i, batch["text"].fillna("").astype(str).tolist()))
         done = sum(len(v) for v in n_tok.values())
         progress(done, total)
         feats = dsir.featurize_batches((texts for _, texts in todo), p.ngrams, p.num_buckets, workers)
         for (i, _), f in zip(todo, feats, strict=True):
-            totals[i], n_tok[i] = dsir.bucket_totals(f), f.n_tokens
+            totals[i], n_tok[i] = f.totals(), f.n_tokens
             if scratch is None:
-                kept[i] = f.counts
+                kept[i] = f
             else:
-                _save_batch(scratch, i, f.counts, f.n_tokens)
+                _save_batch(scratch, i, f)
             done += len(f)
             progress(done, total)
 
@@ -94,14 +93,14 @@ class DSIR(CorpusSignal):
         for i in order:
             raw_counts += totals[i]
         target_feats = dsir.featurize(target["text"].fillna("").astype(str).tolist(), p.ngrams, p.num_buckets)
-        target_counts = dsir.bucket_totals(target_feats)
+        target_counts = target_feats.totals()
         diff = dsir.log_diff(target_counts, raw_counts)
 
-        # 3. score: one sparse mat-vec per batch
+        # 3. score: one bincount per n-gram order and batch
         parts = []
         for i in order:
-            counts = kept[i] if i in kept else _load_batch(scratch, i)[0]
-            parts.append(dsir.log_weights(counts, diff))
+            feats = kept[i] if i in kept else _load_batch(scratch, i)
+            parts.append(feats.weights(diff))
         weights = np.concatenate(parts) if parts else np.zeros(0)
         n_tokens = np.concatenate([n_tok[i] for i in order]) if order else np.zeros(0, dtype=np.int64)
         progress(total, total)
@@ -141,22 +140,19 @@ def _batch_file(scratch: Path | None, i: int) -> Path | None:
     return scratch / f"dsir-features-{i:06d}.npz" if scratch else None
 
 
-def _save_batch(scratch: Path | None, i: int, counts: sparse.csr_matrix, n_tokens: np.ndarray) -> None:
+def _save_batch(scratch: Path | None, i: int, feats: dsir.Features) -> None:
     path = _batch_file(scratch, i)
     if path is None:
         return
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, data=counts.data, indices=counts.indices, indptr=counts.indptr,
-                 shape=np.array(counts.shape), n_tokens=n_tokens)
+        feats.save(fh)
 
 
-def _load_batch(scratch: Path | None, i: int) -> tuple[sparse.csr_matrix, np.ndarray] | None:
+def _load_batch(scratch: Path | None, i: int) -> dsir.Features | None:
     path = _batch_file(scratch, i)
     if path is None or not path.exists():
         return None
     try:
-        with np.load(path) as z:
-            m = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-            return m, z["n_tokens"]
+        return dsir.Features.load(path)
     except (OSError, ValueError, KeyError):  # a damaged checkpoint is recomputed
         return None

@@ -30,7 +30,7 @@ def test_reference_hashing_and_counts_agree_with_data_selection():
     ref = pytest.importorskip("data_selection.hashed_ngram_dsir")
     texts = ["Alice went to the store.", "", "one", "Hello, world!! héllo wörld…", "x y z x y z x y",
              "   \n\t ", "foo_bar 12 ... ?! «quoted» 東京 タワー", "the the the the",
-             "done ☑️ | 3 yd² x\x1cy café naïve", "e\u0301t\u00e9 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ½ ٣٤"]
+             "done ☑️ | 3 yd² x\x1cy café naïve \x00 \x01!", "e\u0301t\u00e9 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ½ ٣٤"]
     for n in (1, 2, 3):
         ours = dsir.featurize(texts, ngrams=n).counts.toarray()
         theirs = np.stack([ref.get_ngram_counts(t, n=n) for t in texts])
@@ -124,3 +124,10 @@ def test_signal_rerun_is_skipped_and_buckets_are_saved(demo_ws):
     assert not first.skipped and again.skipped
     with np.load(demo_ws.dir("signals") / "dsir__bbc_tech.buckets.npz") as z:
         assert z["raw_counts"].shape == (10_000,) and z["raw_counts"].sum() > z["target_counts"].sum() > 0
+
+
+def test_batches_holding_every_separator_character_still_count_right():
+    texts = ["a \x01 b \x02 c", "\ufdd0 d \ufdd1 e", "plain words here", ""]
+    f = dsir.featurize(texts)
+    np.testing.assert_array_equal(f.counts.toarray(), np.stack([dsir.ngram_counts(t) for t in texts]))
+    np.testing.assert_array_equal(dsir.featurize(texts[1:]).counts.toarray(), f.counts.toarray()[1:])
