@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from core.commands._common import add_job_args, add_workspace_arg, echo, open_workspace
 from core.embed import DEFAULT_MODEL, MODELS, compute_embeddings
@@ -31,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
+    # this process forks nothing after embedding starts, so the tokenizer may use every core
+    os.environ["TOKENIZERS_PARALLELISM"] = "true"
     argv = ["embed", "--model", args.model] + (["--batch-size", str(args.batch_size)] if args.batch_size else [])
     with run_as_job(ws, "embed", args.job_id, argv, quiet=args.quiet) as job:
         result = compute_embeddings(ws, args.model, args.batch_size, progress=job, stage=job.stage)
