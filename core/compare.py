@@ -554,9 +554,32 @@ def proxy_evaluate(ws: Workspace, names: Sequence[str], store: Store | None = No
         out["labelled"] = {"heldout": heldout, "eval_examples": len(task_l.y_eval), "classes": task_l.classes,
                            "model": "logistic regression (C=1, lbfgs) on L2-normalised embeddings",
                            "embeddings": task_l.model, "excluded_leaks": task_l.excluded,
+                           "heldout_in_recipe_targets": heldout_in_targets(ws, names, heldout),
                            "curves": _curves(runs_df, "labelled", ["accuracy", "macro_f1"])}
     if "text" in tasks:
         out["text"] = {**text_info, "curves": _curves(runs_df, "text", ["perplexity"])}
+    return out
+
+
+def heldout_in_targets(ws: Workspace, names: Sequence[str], heldout: str) -> dict[str, int]:
+    """{target: held-out examples whose text is also in that target} for the targets the recipes used.
+
+    A target-aware selection (DSIR, quality classifier, RDS) has seen those texts (not their labels)
+    when it chose its documents; the report says so rather than hide it.
+    """
+    from core.select import selection_paths
+    from core.targets import load_reference
+
+    held = set(load_reference(ws, heldout, "targets")["text"])
+    out: dict[str, int] = {}
+    for name in names:
+        recipe = (read_json(selection_paths(ws, name)[0]) or {}).get("recipe", {})
+        for t in [recipe.get("target"), *(recipe.get("targets") or [])]:
+            if t and t not in out:
+                try:
+                    out[t] = int(load_reference(ws, t, "targets")["text"].isin(held).sum())
+                except WinnowError:
+                    continue
     return out
 
 
@@ -663,6 +686,10 @@ def format_text(out: dict[str, Any]) -> str:
         if proxy.get("labelled"):
             lines.append(f"  classifier: {proxy['labelled']['model']}, held-out {proxy['labelled']['heldout']} "
                          f"({proxy['labelled']['eval_examples']} examples)")
+            for t, n in (proxy["labelled"].get("heldout_in_recipe_targets") or {}).items():
+                if n:
+                    lines.append(f"  note: {n} held-out texts are also in the target {t} that a recipe selected "
+                                 "with (texts, not labels)")
         if proxy.get("text"):
             lines.append(f"  language model: {proxy['text']['model']}, perplexity on {proxy['text']['target']}")
         for row in final.to_dict(orient="records"):

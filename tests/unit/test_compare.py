@@ -191,6 +191,13 @@ def test_labelled_proxy_known_answers(labelled, store):
     assert sorted(curves["fraction"].unique()) == [0.5, 1.0]
     assert len(res["runs"]) == 2 * 2 * 2 * 2  # selections × fractions × seeds × (classifier, language model)
     assert res["text"]["target"] == "held" and "Kneser-Ney" in res["text"]["model"]
+    assert res["labelled"]["heldout_in_recipe_targets"] == {}
+
+
+def test_proxy_reports_when_a_recipe_target_is_the_heldout_set(labelled, store):
+    save_selection(labelled, "aimed", {"strategy": "top_k", "score": "toy__quality", "target": "held", "size": 30})
+    res = cmp.proxy_evaluate(labelled, ["aimed"], store, fractions=[1.0], seeds=[0])
+    assert res["labelled"]["heldout_in_recipe_targets"] == {"held": 24}
 
 
 def test_proxy_leaves_out_documents_that_are_in_the_heldout_set(labelled, store):
