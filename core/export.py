@@ -537,7 +537,10 @@ def export_selection(
         raise WinnowError("--shard-size is a number of rows per file, at least 1")
     selection = safe_name(selection, "selection name")
     folder = export_folder(ws, name or selection, out)
-    check_destination(folder, force)
+    try:
+        check_destination(folder, force)
+    except OSError as exc:
+        raise WinnowError(_os_message(exc, folder)) from None
     store = store or Store(ws)
     store.refresh()
     meta, sel = read_selection(ws, selection)
@@ -560,11 +563,11 @@ def export_selection(
         done[0] += n
         progress(done[0], total)
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
     outputs: list[OutputFile] = []
     progress(0, total)
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
         for epoch in epochs:
             frame = sel[sel["epoch"] == epoch] if rs2 else sel

@@ -289,3 +289,10 @@ def test_dropped_reason_for_score_thresholds_in_the_recipe(ws):
     res = export_selection(ws, "hi", "parquet", dropped=True)
     assert res.manifest["counts"]["dropped_by_reason"] == {"not selected by strategy (top_k)": 9,
                                                            "score filter: toy.value": 9}
+
+
+def test_unwritable_destination_folder_is_a_clear_message(ws, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(WinnowError, match="could not write the export to .*afile/out"):
+        export_selection(ws, "picked", "csv", out=blocker / "out")
