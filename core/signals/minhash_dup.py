@@ -1,8 +1,9 @@
 """Near duplicates: MinHash signatures (Broder 1997) with LSH banding, verified by estimated Jaccard.
 
 Shingles are word n-grams (default 5) of the lowercased text's words (`\\w+` runs); a document with
-fewer words than n is one shingle. Signatures come from `rensa` (RMinHash, a Rust MinHash:
-one call sketches a whole batch), then LSH in numpy: the signature is cut into `bands` bands of
+fewer words than n is one shingle. Shingles are hashed in numpy (a polynomial of stable 64-bit word
+hashes, no n-gram strings), and `rensa` (RMinHash, a Rust MinHash) sketches a whole batch from the
+flat hash buffer in one call; then LSH in numpy: the signature is cut into `bands` bands of
 `rows` values; documents sharing any band are candidates. The defaults are datatrove's: 112
 permutations as 14 bands x 8 rows, so a pair with Jaccard s becomes a candidate with probability
 1 - (1 - s^8)^14 (one half at s = (1/14)^(1/8) = 0.72). A candidate pair is linked when its
@@ -16,7 +17,9 @@ rensa sketches a 20k-document batch in one Rust call, datasketch hashes in Pytho
 
 from __future__ import annotations
 
+import hashlib
 import re
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -59,6 +62,66 @@ def shingle_sets(texts: list[str], n: int) -> list[list[str]]:
     return out
 
 
+_WORD_HASH: dict[str, int] = {}
+_PRIME = np.uint64(1_099_511_628_211)  # FNV-64 prime: shingle hash = polynomial of its word hashes
+
+
+def _word_hashes(words: list[str]) -> np.ndarray:
+    """A stable 64-bit hash per word (BLAKE2b, cached per process: each distinct word is hashed once)."""
+    cache = _WORD_HASH
+    if len(cache) > 5_000_000:
+        cache.clear()
+    out = np.empty(len(words), dtype=np.uint64)
+    for i, w in enumerate(words):
+        h = cache.get(w)
+        if h is None:
+            h = cache[w] = int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "little")
+        out[i] = h
+    return out
+
+
+def shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flat uint64 shingle hashes, row offsets, empty flags): the word n-grams of `shingle_sets`, hashed
+    in numpy (no n-gram strings are built). A text with fewer than n words is one shingle of all its words."""
+    per_text = [_WORD.findall(text.lower()) for text in texts]
+    lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(texts))
+    flat = np.fromiter(chain.from_iterable(per_text), dtype=object, count=int(lengths.sum()))
+    if len(flat):
+        codes, uniques = pd.factorize(flat)  # distinct words of the batch, in C
+        word_hash = _word_hashes(uniques.tolist())[codes]
+    else:
+        word_hash = np.empty(0, dtype=np.uint64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(texts) else np.empty(0, np.int64)
+    grams = np.maximum(lengths - n + 1, np.minimum(lengths, 1))  # shingles per text (1 for a short text)
+    row_offsets = np.concatenate([[0], np.cumsum(grams)]).astype(np.int64)
+    total = int(row_offsets[-1])
+    # the first word position of every shingle, and how many words it spans (n, or all of a short text)
+    doc_of = np.repeat(np.arange(len(texts)), grams)
+    first = starts[doc_of] + (np.arange(total) - row_offsets[doc_of])
+    span = np.minimum(lengths[doc_of], n)
+    h = np.zeros(total, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            inside = k < span
+            h[inside] = h[inside] * _PRIME + word_hash[first[inside] + k]
+    return h, row_offsets, lengths == 0
+
+
+def hashed_signatures(texts: list[str], n: int, num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(documents x num_perm uint32 signatures, empty flags) from rensa, fed with numpy shingle hashes."""
+    from rensa import RMinHash
+
+    if not texts:
+        return np.empty((0, num_perm), dtype=np.uint32), np.empty(0, dtype=bool)
+    h, offsets, empty = shingle_hashes(texts, n)
+    if empty.any():  # rensa needs a token per row: give empty texts one placeholder (they never group)
+        counts = np.diff(offsets) + empty
+        h = np.insert(h, offsets[:-1][empty], np.uint64(0))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    matrix = RMinHash.digest_matrix_from_flat_token_hashes(h, offsets, num_perm, seed)
+    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(texts), num_perm), empty
+
+
 def signatures(token_sets: list[list[str]], num_perm: int, seed: int) -> np.ndarray:
     """(documents x num_perm) uint32 MinHash signatures from rensa."""
     from rensa import RMinHash
@@ -97,7 +160,7 @@ def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, chun
 @register
 class MinHashDup(CorpusSignal):
     name = "minhash_dup"
-    version = "1"
+    version = "2"
     description = "near-duplicate groups: MinHash LSH on word 5-grams (14 bands x 8 rows), verified by estimated Jaccard"
     reference = "Broder 1997; datatrove MinhashDedup defaults (112 perms = 14 x 8); sketches by rensa"
     Params = MinHashParams
@@ -125,12 +188,12 @@ class MinHashDup(CorpusSignal):
             texts = ["" if t is None or t is pd.NA else str(t) for t in batch["text"].tolist()]
             if ckpt is not None and ckpt.exists():
                 sig = np.load(ckpt)
+                empty = np.array([not _WORD.search(t) for t in texts], dtype=bool)
             else:
-                sets = shingle_sets(texts, p.ngram_size)
-                sig = signatures([s or [""] for s in sets], p.num_perm, p.seed)
+                sig, empty = hashed_signatures(texts, p.ngram_size, p.num_perm, p.seed)
                 if ckpt is not None:
                     save_array(sig, ckpt)
-            empties.append(np.array([not _WORD.search(t) for t in texts], dtype=bool))
+            empties.append(empty)
             sigs.append(sig)
             progress(len(ids), total)
         if not ids:
