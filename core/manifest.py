@@ -435,7 +435,8 @@ def rebuild(manifest_path: str | Path, out: str | Path, *, inputs_dir: str | Pat
                                   f"{digest[:12]} now)")
         resolved.setdefault(int(inp.get("ingest", 0)), []).append(found)
 
-    tmp_root = Path(tempfile.mkdtemp(prefix="winnow-rebuild-"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_root = Path(tempfile.mkdtemp(prefix=f".{out.name}.rebuild-", dir=out.parent))  # on the disk the user chose
     try:
         ws = Workspace.create(tmp_root / "ws")
         stages = 3 + len(m.get("signals", []))

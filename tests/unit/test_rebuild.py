@@ -77,6 +77,7 @@ def test_rebuild_gives_identical_hashes(exported, tmp_path):
     assert len(report.files) == len(m["files"]) >= 3
     assert report.identical, report.lines()
     assert json.loads((tmp_path / "again" / "manifest.json").read_text())["rebuilt_from"].endswith("manifest.json")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".again")] == []  # temp workspace removed
 
 
 def test_rebuild_detects_a_changed_input(exported, tmp_path):
