@@ -198,7 +198,7 @@ with build:
     mode = st.radio("Size", modes, horizontal=True, key="sel_size_mode",
                     help="a fraction of the documents passing the filters, or a number of documents")
     if mode == "share of the pool":
-        default = 20 if strategy == "mates" else 50
+        default = 20
         pct = st.slider("Share of the pool (%)", 1, 100, default, key="sel_size_pct")
         if pct < 100:
             recipe["size"] = pct / 100

@@ -19,9 +19,11 @@ def metrics(at) -> dict[str, str]:
 
 def test_preview_follows_the_widgets(ws, open_page):
     at = open_page(ws, "5_select")
-    assert metrics(at)["Documents"] == "30" and metrics(at)["Pool"] == "60"  # random, 50% of the pool
+    assert metrics(at)["Documents"] == "12" and metrics(at)["Pool"] == "60"  # random, 20% of the pool
     at.multiselect(key="sel_sources").set_value(["b"]).run()
-    assert metrics(at)["Pool"] == "20" and metrics(at)["Documents"] == "10"
+    assert metrics(at)["Pool"] == "20" and metrics(at)["Documents"] == "4"
+    at.slider(key="sel_size_pct").set_value(50).run()
+    assert metrics(at)["Documents"] == "10"
     at.radio(key="sel_size_mode").set_value("count").run()
     at.number_input(key="sel_size_count").set_value(4).run()
     assert metrics(at)["Documents"] == "4"
@@ -70,7 +72,7 @@ def test_without_a_map_balancing_is_by_label(ws, open_page):
     at.selectbox(key="sel_strategy").set_value("cluster_balanced").run()
     assert not at.exception and not at.error
     assert at.radio(key="sel_main_by").options == ["label"]
-    assert metrics(at)["Documents"] == "30"
+    assert metrics(at)["Documents"] == "12"
 
 
 def test_duplicate_and_delete_saved_selections(ws, open_page):
