@@ -179,8 +179,7 @@ if rows <= SMALL_EXPORT_ROWS:
 else:
     st.caption(f"{rows:,} rows: the export runs as a background job and writes to {dest}.")
     argv = ["export", "--selection", name, "--format", fmt, "--name", export_name]
-    if columns:
-        argv += ["--columns", ",".join(columns)]
+    argv += ["--columns", ",".join(columns) or "id"]  # no column chosen: ids only, as in-process
     if shard_size:
         argv += ["--shard-size", str(shard_size)]
     if dropped:
