@@ -8,6 +8,7 @@ the same file twice adds nothing the second time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import time
 from collections import Counter
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.errors import WinnowError
 from core.progress import Progress, no_progress
@@ -119,7 +122,7 @@ class _Ingest:
         self.max_chars = max_chars
         self.report = IngestReport()
         self.existing = _existing_ids(ws)
-        self.seen: dict[str, str] = {}  # id -> "file:row" where it was first seen in this call
+        self.seen: dict[str, tuple[str, int]] = {}  # id -> (file, row) where it was first seen in this call
         self.buffer: list[tuple[str, str, str, str | None, str]] = []
         self.bad: list[dict[str, Any]] = []
 
@@ -156,9 +159,11 @@ class _Ingest:
             doc_id = f"{source}:{row.name}" if row.name else f"{source}:{row.row_no}"
         sha1 = hashlib.sha1(text.encode("utf-8")).hexdigest()
         if doc_id in self.seen:
-            self.quarantine(where, row.row_no, f"duplicate id (first seen at {self.seen[doc_id]})", text[:200], doc_id)
+            first_file, first_row = self.seen[doc_id]
+            self.quarantine(where, row.row_no, f"duplicate id (first seen at {first_file}:{first_row})", text[:200],
+                            doc_id)
             return
-        self.seen[doc_id] = f"{where}:{row.row_no}"
+        self.seen[doc_id] = (where, row.row_no)
         if doc_id in self.existing:
             if self.existing[doc_id] == sha1:
                 self.report.unchanged += 1
@@ -168,7 +173,7 @@ class _Ingest:
         label = rec.get(self.label_field) if self.label_field else None
         label = None if label is None or label == "" else str(label)
         skip = {self.text_field, self.id_field, self.label_field}
-        meta = {k: v for k, v in rec.items() if k not in skip}
+        meta = {k: v for k, v in rec.items() if k not in skip and v is not None}
         self.buffer.append((doc_id, text, source, label, _dump(meta, limit=None) if meta else None))
         if len(self.buffer) >= CHUNK_ROWS:
             self.flush()
@@ -178,24 +183,84 @@ class _Ingest:
             return
         ids, texts, sources, labels, metas = zip(*self.buffer, strict=True)
         self.buffer = []
-        raw = pa.table({"id": list(ids), "text": list(texts), "source": list(sources),
-                        "label": pa.array(labels, pa.string()), "meta": pa.array(metas, pa.string())})
+        raw = pa.table({"id": pa.array(ids, pa.string()), "text": pa.array(texts, pa.string()),
+                        "source": pa.array(sources, pa.string()), "label": pa.array(labels, pa.string()),
+                        "meta": pa.array(metas, pa.string())})
+        self.write_part(raw)
+
+    def write_part(self, raw: pa.Table) -> None:
+        """Write one docs part from a table of id, text, source, label and meta (strings)."""
+        if raw.num_rows == 0:
+            return
+        if "n_words" not in raw.column_names:
+            raw = raw.append_column("n_words", pa.array(word_counts(raw.column("text")), pa.int64()))
         part = _next_part_path(self.ws)
         con = duckdb.connect()
         con.register("raw", raw)
-        # Counts and hashes are computed by DuckDB in parallel and written straight to Parquet.
+        # Lengths and hashes are computed by DuckDB in parallel and written straight to Parquet.
         with atomic_path(part) as tmp:
             con.execute(f"""
-                COPY (SELECT id, text, source, label, meta,
-                             length(text)::BIGINT AS n_chars,
-                             len(string_split_regex(trim(text), '\\s+'))::BIGINT AS n_words,
+                COPY (SELECT id, text, source, label, meta, length(text)::BIGINT AS n_chars, n_words,
                              sha1(text) AS sha1
                       FROM raw)
-                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 50000)
+                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 50000)
             """)
         con.close()
-        self.report.loaded += len(ids)
+        self.report.loaded += raw.num_rows
         self.report.parts.append(part.name)
+
+    def add_table(self, file: str, source: str, table: pa.Table, progress=None) -> None:
+        """The fast path for a file whose every row has a usable text (see `_fast_jsonl`): the same
+        checks on ids as `add`, done on whole columns; rows become parts without a Python loop."""
+        n = table.num_rows
+        texts = table.column(self.text_field).combine_chunks()
+        if self.id_field:
+            ids = table.column(self.id_field).cast(pa.string()).to_pylist()
+        else:
+            ids = [f"{source}:{i}" for i in range(1, n + 1)]
+        keep = np.ones(n, dtype=bool)
+        uniq = set(ids)
+        if None in uniq or "" in uniq or len(uniq) != n or not uniq.isdisjoint(self.seen) \
+                or not uniq.isdisjoint(self.existing):
+            for i, doc_id in enumerate(ids):
+                row = i + 1
+                if doc_id is None or not doc_id.strip():
+                    keep[i] = False
+                    rec = table.slice(i, 1).to_pylist()[0]
+                    self.quarantine(file, row, f"missing or invalid id field {self.id_field!r}", _dump(rec))
+                elif doc_id in self.seen:
+                    keep[i] = False
+                    where, first = self.seen[doc_id]
+                    self.quarantine(file, row, f"duplicate id (first seen at {where}:{first})",
+                                    texts[i].as_py()[:200], doc_id)
+                else:
+                    self.seen[doc_id] = (file, row)
+                    if doc_id in self.existing:
+                        keep[i] = False
+                        text = texts[i].as_py()
+                        if self.existing[doc_id] == hashlib.sha1(text.encode("utf-8")).hexdigest():
+                            self.report.unchanged += 1
+                        else:
+                            self.quarantine(file, row, "id already in the workspace with a different text",
+                                            text[:200], doc_id)
+        else:
+            self.seen.update(zip(ids, zip(itertools.repeat(file, n), range(1, n + 1), strict=True), strict=True))
+        skip = {self.text_field, self.id_field, self.label_field, "__n_words"}
+        others = [c for c in table.column_names if c not in skip]
+        label = None
+        if self.label_field and self.label_field in table.column_names:
+            label = table.column(self.label_field).cast(pa.string())
+            label = pc.if_else(pc.equal(label, ""), pa.scalar(None, pa.string()), label)
+        raw = pa.table({"id": pa.array(ids, pa.string()), "text": texts,
+                        "source": pa.array(np.full(n, source, dtype=object), pa.string()),
+                        "label": label if label is not None else pa.nulls(n, pa.string()),
+                        "meta": _meta_json(table, others), "n_words": table.column("__n_words")})
+        if not keep.all():
+            raw = raw.filter(pa.array(keep))
+        for start in range(0, raw.num_rows, CHUNK_ROWS):
+            self.write_part(raw.slice(start, CHUNK_ROWS))
+            if progress:
+                progress(min(start + CHUNK_ROWS, raw.num_rows), raw.num_rows)
 
     def finish_file(self, source: str, sha256: str) -> None:
         """Write this file's quarantine, replacing the one from an earlier ingest of the same bytes."""
@@ -206,6 +271,125 @@ class _Ingest:
         else:
             path.unlink(missing_ok=True)
         self.bad = []
+
+
+FAST_MAX_BYTES = 4 << 30  # JSONL files up to this size may take the columnar fast path
+FAST_BLOCK_BYTES = (1 << 20, 64 << 20)  # pyarrow's JSON block (small is faster); larger when a line needs it
+
+
+def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Words per text: maximal runs of characters other than ASCII whitespace and control characters
+    (bytes <= 0x20); for ordinary text what `len(text.split())` gives. numpy over Arrow's buffers."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+    arr = texts.cast(pa.large_string())
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    if end == start:
+        return np.zeros(n, dtype=np.int64)
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start:end]
+    space = data <= 32
+    word_start = np.empty_like(space)
+    word_start[0] = not space[0]
+    np.greater(space[:-1], space[1:], out=word_start[1:])  # a space, then a character that is not one
+    firsts = offsets[:-1] - start
+    firsts = firsts[firsts < len(data)]
+    word_start[firsts] = ~space[firsts]  # a document's first character starts a word unless it is a space
+    starts = np.flatnonzero(word_start)
+    counts = np.searchsorted(starts, offsets[1:] - start) - np.searchsorted(starts, offsets[:-1] - start)
+    return counts.astype(np.int64)
+
+
+def _meta_json(table: pa.Table, columns: list[str]) -> pa.Array:
+    """The fields other than text, id and label as one JSON object per row (fields without a value are
+    left out, as on the row-by-row path); null when there are none."""
+    n = table.num_rows
+    if not columns:
+        return pa.nulls(n, pa.string())
+    con = duckdb.connect()
+    con.register("t", table.select(columns))
+    members = ", ".join("'{}': \"{}\"".format(c.replace("'", "''"), c.replace('"', '""')) for c in columns)
+    out = con.sql(f"SELECT NULLIF(json_merge_patch('{{}}', to_json({{{members}}}))::VARCHAR, '{{}}') AS meta "
+                  "FROM t").to_arrow_table().column("meta")
+    con.close()
+    return out.combine_chunks().cast(pa.string())
+
+
+def _line_count(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | None, label_field: str | None,
+                max_chars: int) -> pa.Table | None:
+    """Read a clean JSONL file column-wise with pyarrow (several times faster than row by row).
+
+    Returns None, and the caller reads the file row by row with exact per-row reasons, whenever
+    anything is unusual: a row pyarrow cannot parse, invalid UTF-8, a blank line (row numbers would
+    shift), a text that is not a string or is null, empty, too long or holds NUL, or an id or label
+    that is neither string nor integer. Ids (duplicates, re-ingest) are checked by `add_table`.
+    """
+    import pyarrow.json as pj
+
+    if path.name.lower().endswith(".gz") or path.stat().st_size > FAST_MAX_BYTES:
+        return None
+    if not peek or any(r.record is None or not isinstance(r.record.get(text_field), str) for r in peek):
+        return None
+    # Fields that hold strings in the first rows are read as strings (pyarrow would turn an ISO date
+    # string into a timestamp); anything that contradicts that makes the read fail and fall back.
+    string_fields = {k for r in peek for k, v in r.record.items() if isinstance(v, str)}
+    string_fields -= {k for r in peek for k, v in r.record.items() if v is not None and not isinstance(v, str)}
+    schema = pa.schema([(k, pa.string()) for k in sorted(string_fields)])
+    table = None
+    for block in FAST_BLOCK_BYTES:
+        try:
+            table = pj.read_json(path, read_options=pj.ReadOptions(block_size=block),
+                                 parse_options=pj.ParseOptions(explicit_schema=schema,
+                                                               unexpected_field_behavior="infer"))
+            table.validate(full=True)  # pyarrow does not check UTF-8 while parsing
+            break
+        except (pa.ArrowException, OSError) as exc:
+            if "straddl" not in str(exc):  # only a line longer than the block is worth a second try
+                return None
+    if table is None:
+        return None
+    if table.num_rows != _line_count(path) or text_field not in table.column_names:
+        return None
+    for name, field_type in zip(table.column_names, table.schema.types, strict=True):
+        if pa.types.is_temporal(field_type):
+            return None
+        if name in (id_field, label_field) and not (pa.types.is_string(field_type) or pa.types.is_integer(field_type)):
+            return None
+    text = table.column(text_field)
+    if not pa.types.is_string(text.type) or text.null_count or pc.max(pc.utf8_length(text)).as_py() > max_chars:
+        return None
+    words = np.concatenate([word_counts(chunk) for chunk in text.chunks]) if text.num_chunks else np.zeros(0)
+    # no words: empty or only whitespace (what the row-by-row path calls "text is empty or whitespace")
+    if not words.all() or pc.any(pc.match_substring(text, "\x00")).as_py():
+        return None
+    few = np.flatnonzero(words <= 1)  # one "word" may still be only Unicode spaces (U+00A0, U+3000...)
+    if len(few) and not all(t.strip() for t in text.take(pa.array(few)).to_pylist()):
+        return None
+    return table.append_column("__n_words", pa.array(words, pa.int64()))
+
+
+def check_inputs(paths: list[Path | str]) -> list[Path]:
+    """The inputs as paths; WinnowError for none, a missing one or an unknown format (nothing is written)."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise WinnowError("nothing to ingest: give at least one file or folder")
+    for p in paths:
+        if not p.exists():
+            raise WinnowError(f"no such file or folder: {p}")
+        detect_format(p)
+    return paths
 
 
 def ingest_paths(
@@ -220,13 +404,7 @@ def ingest_paths(
     progress: Progress = no_progress,
 ) -> IngestReport:
     """Ingest files or folders into `ws`. Raises WinnowError only when an input cannot be used at all."""
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise WinnowError("nothing to ingest: give at least one file or folder")
-    for p in paths:
-        if not p.exists():
-            raise WinnowError(f"no such file or folder: {p}")
-        detect_format(p)  # an unknown format is refused before anything is written
+    paths = check_inputs(paths)
     total_bytes = sum(_size(p) for p in paths) or 1
     text_field_arg = text_field
     job = None
@@ -249,10 +427,20 @@ def ingest_paths(
         job.text_field = field_name or "text"
         before = (job.report.loaded + len(job.buffer), job.report.quarantined, job.report.unchanged)
         size = _size(path)
-        for i, row in enumerate(rows):
-            job.add(path.name, src, row)
-            if i % 5000 == 0 and row.offset is not None:
-                progress(min(done_bytes + row.offset, done_bytes + size), total_bytes)
+        fast = None
+        if field_name and detect_format(path) == "jsonl":
+            fast = _fast_jsonl(path, first, field_name, id_field, label_field, max_chars)
+        if fast is not None:
+            def _prog(done: int, total: int, base: int = done_bytes, size: int = size) -> None:
+                progress(base + int(size * done / max(total, 1)), total_bytes)
+
+            job.add_table(path.name, src, fast, progress=_prog)
+            del fast
+        else:
+            for i, row in enumerate(rows):
+                job.add(path.name, src, row)
+                if i % 5000 == 0 and row.offset is not None:
+                    progress(min(done_bytes + row.offset, done_bytes + size), total_bytes)
         done_bytes += size
         progress(done_bytes, total_bytes)
         digest = _sha256(path)
@@ -271,8 +459,6 @@ def ingest_paths(
 
 
 def _peek(rows, n: int) -> tuple[list[Row], Iterable[Row]]:
-    import itertools
-
     first = list(itertools.islice(rows, n))
     return first, itertools.chain(first, rows)
 

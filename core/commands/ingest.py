@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 
 from core.commands._common import add_job_args, add_workspace_arg, echo
-from core.ingest import DEFAULT_MAX_CHARS, ingest_paths
+from core.errors import WinnowError
+from core.ingest import DEFAULT_MAX_CHARS, check_inputs, ingest_paths
 from core.jobs import run_as_job
 from core.workspace import Workspace
 
@@ -31,18 +33,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_inputs(args.paths)  # a missing file or unknown format: one line, and no workspace is created
+    new = not Workspace.is_workspace(args.workspace)
     ws = Workspace.create(args.workspace)
-    with run_as_job(ws, "ingest", args.job_id, ["ingest", *args.paths], quiet=args.quiet) as job:
-        report = ingest_paths(
-            ws, args.paths, text_field=args.text_field, id_field=args.id_field, label_field=args.label_field,
-            source=args.source, max_chars=args.max_chars, progress=job,
-        )
-        job.finish("done" if report.loaded or report.unchanged else "failed",
-                   None if report.loaded or report.unchanged else "nothing could be loaded",
-                   result={"loaded": report.loaded, "quarantined": report.quarantined, "unchanged": report.unchanged})
+    try:
+        with run_as_job(ws, "ingest", args.job_id, ["ingest", *args.paths], quiet=args.quiet) as job:
+            report = ingest_paths(
+                ws, args.paths, text_field=args.text_field, id_field=args.id_field, label_field=args.label_field,
+                source=args.source, max_chars=args.max_chars, progress=job,
+            )
+            ok = bool(report.loaded or report.unchanged)
+            job.finish("done" if ok else "failed", None if ok else "nothing could be loaded",
+                       result={"loaded": report.loaded, "quarantined": report.quarantined,
+                               "unchanged": report.unchanged})
+    except WinnowError:
+        if new and args.job_id is None and not ws.has_docs() and not ws.quarantine_files():
+            shutil.rmtree(ws.root, ignore_errors=True)  # the inputs could not be used: leave no empty workspace
+        raise
     echo(report.summary())
     for reason, n in report.reasons.most_common():
         echo(f"  {n:>8,}  {reason}")
     if report.quarantined:
         echo(f"quarantined rows: {ws.dir('quarantine')}")
-    return 0 if (report.loaded or report.unchanged) else 1
+    if not ok:
+        echo("nothing could be loaded: see the reasons above")
+    return 0 if ok else 1
