@@ -110,3 +110,17 @@ def test_a_recipe_written_by_hand_is_previewed_and_checked(ws, open_page):
     assert metrics(at)["Documents"] == "3" and metrics(at)["Pool"] == "20"
     at.text_area(key="sel_recipe_text").input("strategy: top_k\nsise: 3\n").run()
     assert "sise: unknown key" in at.error[0].value
+
+
+def test_the_map_selection_is_the_pool_and_is_saved_with_the_recipe(ws, open_page):
+    at = open_page(ws, "5_select")
+    at.session_state["map_filter"] = {"ids": [f"d{i:02d}" for i in range(55, 60)], "label": "cluster 3"}
+    at.run()
+    assert metrics(at)["Pool"] == "5"
+    at.radio(key="sel_size_mode").set_value("count").run()
+    at.number_input(key="sel_size_count").set_value(3).run()
+    at.text_input(key="sel_name").input("from_map").run()
+    at.button(key="sel_save").click().run()
+    meta, rows = load_selection(ws, "from_map")
+    assert meta["recipe"]["filters"]["map_label"] == "cluster 3"
+    assert len(rows) == 3 and set(rows["id"]) <= {f"d{i:02d}" for i in range(55, 60)}
