@@ -45,10 +45,6 @@ TERMINAL_PUNCTUATION = tuple(
 )
 PUNCTUATION_SET = frozenset(PUNCTUATION) | frozenset(TERMINAL_PUNCTUATION)
 
-_LINE_SPLIT = re.compile(r"\n+")
-_PARA_SPLIT = re.compile(r"\n{2,}")
-_NORM_PUNCT = re.compile(r"[^\w\s]|_")
-_NORM_SPACE = re.compile(r"\s+")
 
 
 def is_symbol(token: str) -> bool:
@@ -58,23 +54,6 @@ def is_symbol(token: str) -> bool:
 
 def has_alpha(token: str) -> bool:
     return any(ch.isalpha() for ch in token)
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines as str.splitlines() gives them (what Gopher quality and C4 use)."""
-    return text.splitlines()
-
-
-def normalize_for_hash(text: str) -> str:
-    """Exact-duplicate key: NFKC, lowercase, punctuation removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = _NORM_PUNCT.sub(" ", text)
-    return _NORM_SPACE.sub(" ", text).strip()
-
-
-def shingle_words(text: str) -> list[str]:
-    """Lowercased word tokens without punctuation, for MinHash shingles."""
-    return [w for w in split_words(text.lower()) if not is_symbol(w)]
 
 
 # -- repetition (Gopher, Rae et al. 2021, Table A1; datatrove GopherRepetitionFilter) -------------------
