@@ -134,7 +134,7 @@ class Recipe(_Strict):
     filters: Filters = Field(default_factory=Filters)
     strategy: Strategy
     size: float | None = Field(default=None, description="a count, or a fraction of the pool when below 1")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, description="the same seed gives the same subset")
     order: Order | None = None
     # strategy parameters (STRATEGY_PARAMS says which strategy reads which)
     score: str | None = Field(default=None, description="the score to rank, sample or break ties by")

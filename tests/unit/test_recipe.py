@@ -49,6 +49,7 @@ def test_size_is_a_count_or_a_fraction():
     ({"strategy": "random", "filters": {"scores": {"q": {}}}}, "give min, max or both"),
     ({"strategy": "curriculum", "base": "curriculum", "order": {"by": "q"}}, "cannot be curriculum"),
     (["random"], "a recipe is a mapping"),
+    ({"strategy": "random", "seed": -1}, "seed: Input should be greater than or equal to 0"),
 ])
 def test_bad_recipes_name_the_problem(recipe, message):
     with pytest.raises(WinnowError, match="bad recipe") as err:
