@@ -133,7 +133,7 @@ class Recipe(_Strict):
 
     filters: Filters = Field(default_factory=Filters)
     strategy: Strategy
-    size: float | None = Field(default=None, description="a count, or a fraction of the pool when below 1")
+    size: float | None = Field(default=None, description='a count, or a fraction of the pool when below 1 ("10%" too)')
     seed: int = Field(default=0, ge=0, description="the same seed gives the same subset")
     order: Order | None = None
     # strategy parameters (STRATEGY_PARAMS says which strategy reads which)
@@ -149,6 +149,20 @@ class Recipe(_Strict):
     epochs: int = Field(default=1, ge=1, le=1000, description="rs2: how many epochs")
     model: str | None = Field(default=None, description="k_center: which embeddings (default: the workspace's)")
     base: Strategy | None = Field(default=None, description="curriculum: the strategy whose result is ordered")
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _percent(cls, v: Any) -> Any:
+        """`"10%"` is a fraction of the pool, as a person would write it."""
+        if isinstance(v, str) and v.strip().endswith("%"):
+            try:
+                pct = float(v.strip()[:-1])
+            except ValueError:
+                return v
+            if not 0 < pct <= 100:
+                raise ValueError("a percentage size is between 0% and 100%")
+            return pct / 100 if pct < 100 else None
+        return v
 
     @field_validator("size")
     @classmethod

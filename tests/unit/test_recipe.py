@@ -25,6 +25,10 @@ def test_the_issue_example_is_a_valid_recipe():
 def test_size_is_a_count_or_a_fraction():
     assert validate_recipe({"strategy": "random", "size": 0.25}).size == 0.25
     assert validate_recipe({"strategy": "random", "size": 12}).size == 12
+    assert validate_recipe({"strategy": "random", "size": "10%"}).size == 0.1
+    assert validate_recipe({"strategy": "random", "size": "100%"}).size is None  # the whole pool
+    with pytest.raises(WinnowError, match="between 0% and 100%"):
+        validate_recipe({"strategy": "random", "size": "150%"})
     for bad in (0, -3, 1.5, float("nan")):
         with pytest.raises(WinnowError, match="size: a size is a whole count"):
             validate_recipe({"strategy": "random", "size": bad})
