@@ -171,8 +171,8 @@ class MinHashDup(CorpusSignal):
         Column("group_size", "int", "documents in the group (1: no near duplicate)"),
         Column("is_representative", "bool", "the first document of its group (or unique): keep it when deduplicating",
                kind="flag"),
-        Column("jaccard", "float", "estimated Jaccard similarity to the group's representative (null: unique)",
-               better="lower"),
+        Column("jaccard", "float", "estimated Jaccard similarity to the group's representative "
+               "(null for representatives and unique documents)"),
     )
 
     def compute_corpus(self, ctx: SignalContext, progress: Progress) -> pd.DataFrame:
@@ -218,5 +218,5 @@ class MinHashDup(CorpusSignal):
             "group": group_column(group),
             "group_size": size,
             "is_representative": rep == np.arange(len(ids)),
-            "jaccard": np.where(group >= 0, to_rep, np.nan),
+            "jaccard": np.where((group >= 0) & (rep != np.arange(len(ids))), to_rep, np.nan),
         })

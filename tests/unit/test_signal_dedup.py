@@ -61,6 +61,7 @@ def test_minhash_groups_near_copies_and_estimates_jaccard(make_ws):
     assert df.loc["orig", "minhash_dup__is_representative"]
     assert not df.loc["near", "minhash_dup__is_representative"]
     assert df.loc["copy", "minhash_dup__jaccard"] == 1.0
+    assert pd.isna(df.loc["orig", "minhash_dup__jaccard"])
     assert 0.8 <= df.loc["near", "minhash_dup__jaccard"] < 1.0
     assert pd.isna(g["other"]) and pd.isna(g["empty"]) and pd.isna(g["empty2"])  # texts without words never group
     assert pd.isna(g["far"])
