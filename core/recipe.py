@@ -164,6 +164,14 @@ class Recipe(_Strict):
             return pct / 100 if pct < 100 else None
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_pool_for_mates(cls, data: Any) -> Any:
+        if (isinstance(data, dict) and "mates" in (data.get("strategy"), data.get("base"))
+                and isinstance(data.get("size"), str) and data["size"].strip() == "100%"):
+            raise ValueError("mates keeps a fraction of the pool (20% by default): give a size below 100% or a count")
+        return data
+
     @field_validator("size")
     @classmethod
     def _size(cls, v: float | None) -> float | None:

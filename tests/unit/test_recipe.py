@@ -27,6 +27,8 @@ def test_size_is_a_count_or_a_fraction():
     assert validate_recipe({"strategy": "random", "size": 12}).size == 12
     assert validate_recipe({"strategy": "random", "size": "10%"}).size == 0.1
     assert validate_recipe({"strategy": "random", "size": "100%"}).size is None  # the whole pool
+    with pytest.raises(WinnowError, match="mates keeps a fraction"):
+        validate_recipe({"strategy": "mates", "size": "100%"})
     with pytest.raises(WinnowError, match="between 0% and 100%"):
         validate_recipe({"strategy": "random", "size": "150%"})
     for bad in (0, -3, 1.5, float("nan")):
