@@ -4,7 +4,8 @@
   distance, which on L2-normalised rows orders neighbours exactly as cosine does) or PCA. Both are
   fitted on a seeded random sample of at most `DEFAULT_SAMPLE` (20,000) documents; every other
   document is then placed with `transform`, in chunks, so a million documents cost one 20k fit plus a
-  nearest-neighbour lookup each. UMAP's numba code compiles on first use in a process (~30-40 s),
+  nearest-neighbour lookup each. The result is centred and turned so its longest extent is horizontal.
+  UMAP's numba code compiles on first use in a process (~30-40 s),
   which is why the map is always built by a job (`python -m core map`), never by a page.
 - **Clusters** are computed on the embeddings, not on the 2-D picture: k-means (scikit-learn,
   seeded, 3 initialisations) fitted on a sample of at most `CLUSTER_SAMPLE` documents, then every
@@ -139,7 +140,23 @@ def project(
             out[rows] = reducer.transform(x[rows]).astype(np.float32)
             done += len(rows)
             progress(done, n)
-    return out, info
+    return _upright(out), info
+
+
+def _upright(xy: np.ndarray) -> np.ndarray:
+    """Centre the map and turn it so its longest extent lies along x (a rotation: distances do not change).
+
+    UMAP's layout has no meaningful orientation; lying along the wide side it fills a wide screen.
+    Each axis is flipped so that its skew is positive, which makes the orientation deterministic.
+    """
+    centred = xy.astype(np.float64) - xy.astype(np.float64).mean(axis=0)
+    cov = np.cov(centred, rowvar=False)
+    if not np.all(np.isfinite(cov)):
+        return xy
+    _, vecs = np.linalg.eigh(cov)
+    turned = centred @ vecs[:, ::-1]
+    signs = np.where((turned ** 3).sum(axis=0) < 0, -1.0, 1.0)
+    return (turned * signs).astype(np.float32)
 
 
 def _umap(n_fit: int, seed: int) -> Any:

@@ -1,0 +1,112 @@
+"""Map page: a clear start when there is no map, the map and its clusters when there is one, and a cluster
+chosen on the Map filtering Browse."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from core.embed import compute_embeddings
+from core.ingest import ingest_paths
+from core.mapping import build_map
+from core.workspace import Workspace
+from tests.conftest import write_jsonl
+
+TOPICS = {
+    "finance": "the bank raised interest rates and the market for stocks and bonds fell while investors sold shares",
+    "football": "the striker scored a late goal and the team won the match after the referee gave a penalty",
+    "cooking": "stir the onions in butter then add garlic tomatoes and basil and simmer the sauce for pasta",
+}
+
+
+def records() -> list[dict]:
+    rng = np.random.default_rng(0)
+    out = []
+    for topic, text in TOPICS.items():
+        words = text.split()
+        for i in range(20):
+            out.append({"id": f"{topic}{i}", "text": " ".join(rng.choice(words, size=12)), "topic": topic})
+    out.append({"id": "evil", "text": "<script>alert('x')</script> the bank & <b>rates</b>", "topic": "finance"})
+    return out
+
+
+@pytest.fixture(scope="module")
+def mapped_ws(tmp_path_factory) -> Workspace:
+    root = tmp_path_factory.mktemp("mapws")
+    ws = Workspace.create(root / "ws")
+    ingest_paths(ws, [write_jsonl(root / "in" / "news.jsonl", records())], id_field="id", label_field="topic")
+    compute_embeddings(ws)
+    build_map(ws, method="pca", clusters=3, seed=0)
+    return ws
+
+
+def _n(values) -> int:
+    """Points in a Plotly array (a list, or numpy data sent as {"dtype", "bdata"})."""
+    if isinstance(values, dict):
+        return len(np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"])))
+    return len(values)
+
+
+def _chart_spec(at) -> dict:
+    charts = at.get("plotly_chart")
+    assert charts, "no map chart drawn"
+    return json.loads(charts[0].proto.spec)
+
+
+def test_no_map_says_so_and_offers_the_jobs(make_ws, open_page):
+    ws = make_ws(records()[:10])
+    at = open_page(ws, "3_map")
+    assert any("no map of this workspace yet" in i.value for i in at.info)
+    assert at.button(key="start_map_embed").label == "Compute embeddings"
+    assert at.button(key="start_map_build").disabled  # no embeddings yet
+    assert not at.get("plotly_chart")
+
+
+def test_map_shows_points_and_the_cluster_table(mapped_ws, open_page):
+    at = open_page(mapped_ws, "3_map")
+    spec = _chart_spec(at)
+    scatter = [t for t in spec["data"] if t["type"] == "scattergl"]
+    assert sum(_n(t["x"]) for t in scatter) == 61  # every document is a point
+    assert len(scatter) == 3  # coloured by cluster: one legend entry per cluster
+    assert any("61 documents" in c.value and "3 clusters" in c.value for c in at.caption)
+    table = at.dataframe(key="map_cluster_table").value
+    assert len(table) == 3 and table["size"].sum() == 61
+    assert table["name"].str.len().min() > 0 and table["name"].is_unique
+    # hover text is escaped: corpus HTML never reaches Plotly's hover labels as markup
+    hover = json.dumps([t.get("hovertext") for t in scatter])
+    assert "<script>" not in hover and "&lt;script&gt;" in hover
+
+
+def test_colour_by_source_label_and_a_score(mapped_ws, open_page):
+    at = open_page(mapped_ws, "3_map")
+    options = at.selectbox(key="map_colour").options
+    assert options[:3] == ["cluster", "source", "label"] and "map__x" not in options
+    at.selectbox(key="map_colour").select("label").run()
+    assert not at.exception
+    names = {t["name"] for t in _chart_spec(at)["data"]}
+    assert names == set(TOPICS)
+
+
+def test_a_cluster_becomes_the_filter_that_browse_applies(mapped_ws, open_page):
+    at = open_page(mapped_ws, "3_map")
+    table = at.dataframe(key="map_cluster_table").value
+    cluster = int(table.iloc[1]["cluster"])
+    size = int(table.iloc[1]["size"])
+    at.selectbox(key="map_cluster").select(cluster).run()
+    at.button(key="map_filter_cluster").click().run()
+    assert not at.exception
+    f = at.session_state["map_filter"]
+    assert len(f["ids"]) == size and f["label"].startswith(f"cluster {cluster}:")
+    assert any("Filtered by map selection" in i.value and f"({size:,} documents)" in i.value for i in at.info)
+    # points outside the filter are dimmed on the map
+    assert any(t["name"] == "outside the filter" for t in _chart_spec(at)["data"])
+    at.switch_page("pages/2_browse.py").run()
+    assert not at.exception
+    assert any(m.value == f"**{size}** documents match" for m in at.markdown)
+    assert any("Filtered by map selection" in i.value for i in at.info)
+    assert set(at.dataframe[0].value["id"]) == set(f["ids"])
+    at.button(key="clear_map_filter_browse").click().run()
+    assert any(m.value == "**61** documents match" for m in at.markdown)
