@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--selection", "-s", required=True, help="the saved selection to export (selections/NAME)")
     p.add_argument("--format", "-f", choices=FORMATS, default="parquet", help="file format (default parquet)")
     p.add_argument("--out", help="folder to write the export into (default: the workspace's exports/NAME)")
-    p.add_argument("--name", help="export name under exports/ (default: the selection name)")
+    p.add_argument("--name", help="export name under exports/ (default: the selection name; not used with --out)")
     p.add_argument("--columns", nargs="+", default=None,
                    help=f"columns besides id: document fields (text, label, source, meta, n_chars, n_words, sha1) "
                    f"and score columns (<signal>__<column>), space- or comma-separated (default: "
