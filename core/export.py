@@ -590,6 +590,7 @@ def export_selection(
         )
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
+        check_destination(folder, force)  # again: another export may have appeared while this one was written
         _move_into_place(tmp, folder)
     except Cancelled:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -296,3 +296,17 @@ def test_unwritable_destination_folder_is_a_clear_message(ws, tmp_path):
     blocker.write_text("x")
     with pytest.raises(WinnowError, match="could not write the export to .*afile/out"):
         export_selection(ws, "picked", "csv", out=blocker / "out")
+
+
+def test_an_export_that_appears_meanwhile_is_not_replaced(ws):
+    state = {"done": False}
+
+    def other_export_lands(done, total):
+        if done and not state["done"]:
+            state["done"] = True
+            export_selection(ws, "picked", "csv")  # another session finishes first
+
+    with pytest.raises(WinnowError, match="already exists"):
+        export_selection(ws, "picked", "jsonl", progress=other_export_lands)
+    assert sorted(p.name for p in (ws.dir("exports") / "picked").iterdir()) == ["manifest.json", "picked.csv"]
+    assert [p.name for p in ws.dir("exports").iterdir()] == ["picked"]
