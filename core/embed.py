@@ -307,9 +307,9 @@ def compute_embeddings(
     say = stage or (lambda _name: None)
     if not ws.has_docs():
         raise WinnowError("the workspace has no documents yet: ingest some with `python -m core ingest`")
-    batch_size = batch_size or spec.default_batch_size
+    batch_size = spec.default_batch_size if batch_size is None else int(batch_size)
     if batch_size < 1:
-        raise WinnowError("--batch-size must be at least 1")
+        raise WinnowError(f"--batch-size must be at least 1 (got {batch_size})")
     ids, sha1s = _doc_keys(ws)
     total = len(ids)
     cache = EmbeddingCache(cache_dir(ws, model), spec.dim)

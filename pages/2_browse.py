@@ -62,7 +62,8 @@ if mode == "Meaning" and text.strip():
 
     model = st.session_state.get("browse_model") if len(embedded) > 1 else embedded[0]
     try:
-        similarity = nearest(ws, text, k=SEMANTIC_HITS, model=model)
+        with st.spinner("Searching by meaning…"):  # the first search of a session loads the model
+            similarity = nearest(ws, text, k=SEMANTIC_HITS, model=model)
     except WinnowError as exc:
         st.error(str(exc))
         job_panel(ws, "embed", ["embed", "--model", model or DEFAULT_MODEL], title=f"embed ({model or DEFAULT_MODEL})",

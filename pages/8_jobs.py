@@ -42,8 +42,8 @@ def _recent() -> None:
     current = list_jobs(ws, limit=RECENT)
     st.subheader("Recent jobs")
     st.dataframe(jobs_frame(current), hide_index=True, width="stretch", column_config=JOBS_COLUMNS,
-                 column_order=["what", "status", "progress", "done", "stage", "rate /s", "ETA", "started", "ended",
-                               "error", "job"])
+                 column_order=["what", "status", "progress", "done", "rate /s", "ETA", "error", "stage", "started",
+                               "ended", "job"])
     now_active = [j["id"] for j in current if j["status"] in ("queued", "running")]
     if now_active != active_ids:  # a job started or ended: redraw the page (its sections and buttons)
         st.rerun(scope="app")
@@ -54,15 +54,15 @@ _recent()
 st.subheader("Details")
 by_id = {j["id"]: j for j in jobs}
 default = active_ids[0] if active_ids else jobs[0]["id"]
+if st.session_state.get("jobs_pick") not in by_id:  # e.g. another workspace's job, or one gone from the list
+    st.session_state.pop("jobs_pick", None)
 picked = st.selectbox("Job", list(by_id), index=list(by_id).index(default), key="jobs_pick",
-                      format_func=lambda i: f"{by_id[i]['created']} · {job_caption(by_id[i])}")
+                      format_func=lambda i: f"{by_id[i]['created']} · {job_caption(by_id[i], icon=False)}")
 job = read_job(ws, picked) or by_id[picked]
 if picked not in active_ids:  # running jobs already have their bar and Cancel button above
     job_status(ws, picked, "jobs_detail")
-c1, c2, c3 = st.columns(3)
-c1.metric("Status", job["status"])
-c2.metric("Started", job.get("started") or "—")
-c3.metric("Ended", job.get("ended") or "—")
+st.caption(f"Status: {job['status']} · created {job.get('created') or '—'} · started {job.get('started') or '—'} "
+           f"· ended {job.get('ended') or '—'} · id {picked}")
 st.caption("Command")
 st.code("python -m core " + shlex.join([*job.get("argv", []), "--workspace", str(ws.root)]), language="bash")
 if job.get("result"):

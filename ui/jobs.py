@@ -11,7 +11,10 @@ from core.errors import WinnowError
 from core.jobs import cancel_job, list_jobs, read_job, resume_job, start_job
 from core.workspace import Workspace
 
-STATUS_ICON = {"queued": "⏳", "running": "⏳", "done": "✅", "failed": "❌", "cancelled": "⏹", "interrupted": "⚠️"}
+# Material icons (drawn by Streamlit in Markdown text, whatever fonts the browser has)
+STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/progress_activity:",
+               "done": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/cancel:",
+               "interrupted": ":material/warning:"}
 
 
 def _fmt_eta(seconds: float | None) -> str:
@@ -21,15 +24,20 @@ def _fmt_eta(seconds: float | None) -> str:
     return f"{seconds // 60}m {seconds % 60:02d}s left" if seconds >= 60 else f"{seconds}s left"
 
 
-def job_caption(job: dict) -> str:
+def job_caption(job: dict, icon: bool = True) -> str:
+    """One line about a job: what, status, stage, done/total, rate and ETA while it runs.
+
+    With icon=False it is plain text (for widgets that do not draw Markdown, like a selectbox).
+    """
     done, total = job.get("done") or 0, job.get("total") or 0
-    parts = [f"{STATUS_ICON.get(job['status'], '')} {job.get('title') or job['kind']}: {job['status']}"]
-    if job.get("stage"):
+    mark = f"{STATUS_ICON.get(job['status'], '')} " if icon else ""
+    parts = [f"{mark}{job.get('title') or job['kind']}: {job['status']}"]
+    if job.get("stage") and job["status"] in ("queued", "running"):
         parts.append(job["stage"])
     if total:
         parts.append(f"{done:,}/{total:,}")
     if job.get("rate") and job["status"] == "running":
-        parts.append(f"{job['rate']:,.0f}/s")
+        parts.append(f"{job['rate']:,.1f}/s" if job["rate"] < 10 else f"{job['rate']:,.0f}/s")
         parts.append(_fmt_eta(job.get("eta_s")))
     return " · ".join(p for p in parts if p)
 
@@ -48,7 +56,9 @@ def job_panel(ws: Workspace, kind: str, argv: list[str], *, title: str, button: 
         st.session_state[f"job_{key}"] = job_id
         time.sleep(0.3)
         st.rerun()
-    job_id = st.session_state.get(f"job_{key}") or (latest or {}).get("id")
+    job_id = st.session_state.get(f"job_{key}")
+    if job_id is None or read_job(ws, job_id) is None:  # none started here yet, or another workspace's
+        job_id = (latest or {}).get("id")
     if job_id:
         _job_status(ws, job_id, key)
     return latest
@@ -103,10 +113,10 @@ def jobs_frame(jobs: list[dict]) -> pd.DataFrame:
         running = j["status"] in ("queued", "running")
         rows.append({
             "job": j["id"], "kind": j["kind"], "what": j.get("title") or j["kind"],
-            "status": f"{STATUS_ICON.get(j['status'], '')} {j['status']}",
+            "status": j["status"],
             "progress": min(1.0, done / total) if total else (1.0 if j["status"] == "done" else 0.0),
             "done": f"{done:,}/{total:,}" if total else "",
-            "stage": j.get("stage") or "",
+            "stage": (j.get("stage") or "") if running else "",
             "rate /s": round(j["rate"], 1) if running and j.get("rate") else None,
             "ETA": _fmt_eta(j.get("eta_s")).replace(" left", "") if running else "",
             "started": j.get("started") or j.get("created"), "ended": j.get("ended"),

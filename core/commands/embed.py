@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     # this process forks nothing after embedding starts, so the tokenizer may use every core
     os.environ["TOKENIZERS_PARALLELISM"] = "true"
-    argv = ["embed", "--model", args.model] + (["--batch-size", str(args.batch_size)] if args.batch_size else [])
+    argv = ["embed", "--model", args.model] + (["--batch-size", str(args.batch_size)] if args.batch_size is not None else [])
     with run_as_job(ws, "embed", args.job_id, argv, quiet=args.quiet) as job:
         result = compute_embeddings(ws, args.model, args.batch_size, progress=job, stage=job.stage)
         job.finish("done", result={"model": args.model, "documents": result.count, "computed": result.computed,

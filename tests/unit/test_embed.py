@@ -95,6 +95,8 @@ def test_duplicate_texts_are_embedded_once(make_ws):
 
 def test_missing_embeddings_say_what_to_run(make_ws):
     ws = make_ws(RECORDS[:3], id_field="id")
+    with pytest.raises(WinnowError, match="batch-size must be at least 1"):
+        compute_embeddings(ws, batch_size=0)
     with pytest.raises(WinnowError, match="python -m core embed"):
         load_embeddings(ws)
     with pytest.raises(WinnowError, match="python -m core embed --workspace .* --model minilm"):
