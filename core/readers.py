@@ -145,7 +145,7 @@ def read_json(path: Path) -> Iterator[Row]:
 
 def read_csv(path: Path, delimiter: str) -> Iterator[Row]:
     """CSV/TSV with a header row; embedded newlines and quotes are handled by the csv module."""
-    csv.field_size_limit(1 << 31 - 1)
+    csv.field_size_limit((1 << 31) - 1)
     with _open_bytes(path) as fb:
         text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text, delimiter=delimiter)
