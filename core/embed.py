@@ -59,7 +59,7 @@ MINILM_MAX_CHUNKS = 4
 
 MODELS: dict[str, ModelSpec] = {
     "static": ModelSpec(
-        "static", "tokenlearn-static-model", 64, 2048,
+        "static", "tokenlearn-static-model", 64, 1024,
         f"truncated: the mean of the token vectors of the first {STATIC_MAX_TOKENS} tokens; "
         "the rest of a longer document is ignored",
         f"t{STATIC_MAX_TOKENS}"),
