@@ -400,17 +400,24 @@ def _selection_runner():
     return (run, save) if callable(run) and callable(save) else None
 
 
-def rebuild(manifest_path: str | Path, out: str | Path, *, inputs_dir: str | Path | None = None,
+def rebuild(manifest_path: str | Path, out: str | Path | None, *, inputs_dir: str | Path | None = None,
             force: bool = False, keep_workspace: bool = False, progress: Progress = no_progress) -> RebuildReport:
-    """Rebuild an export from its manifest into `out`; compare every file's sha256 and name what changed."""
+    """Rebuild an export from its manifest into `out`; compare every file's sha256 and name what changed.
+
+    With `out=None` (a check) the rebuilt files go to a temporary folder beside the export and are removed.
+    """
     from core.export import check_destination, export_selection, read_selection
     from core.ingest import ingest_paths
 
     path, m = read_manifest(manifest_path)
+    check_only = out is None
+    if check_only:
+        out = path.parent.parent / f".{path.parent.name}.check"
     out = Path(out).expanduser().resolve()
     if out == path.parent:
         raise WinnowError("rebuild into another folder than the export it checks (--out)")
-    check_destination(out, force)
+    if not check_only:
+        check_destination(out, force)
     inputs_dir = Path(inputs_dir).expanduser().resolve() if inputs_dir else None
     report = RebuildReport(out)
     from core import __version__
@@ -437,6 +444,8 @@ def rebuild(manifest_path: str | Path, out: str | Path, *, inputs_dir: str | Pat
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_root = Path(tempfile.mkdtemp(prefix=f".{out.name}.rebuild-", dir=out.parent))  # on the disk the user chose
+    if check_only:
+        out = report.out = tmp_root / "export"
     try:
         ws = Workspace.create(tmp_root / "ws")
         stages = 3 + len(m.get("signals", []))
@@ -498,7 +507,8 @@ def rebuild(manifest_path: str | Path, out: str | Path, *, inputs_dir: str | Pat
         progress(stages, stages)
     finally:
         if keep_workspace:
-            report.notes.append(f"rebuilt workspace kept at {tmp_root / 'ws'}")
+            report.notes.append(f"rebuilt workspace kept at {tmp_root / 'ws'}"
+                                + (f", rebuilt files at {out}" if check_only else ""))
         else:
             shutil.rmtree(tmp_root, ignore_errors=True)
     return report

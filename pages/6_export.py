@@ -25,6 +25,7 @@ from core.export import (
     read_selection,
     zip_export,
 )
+from core.jobs import list_jobs
 from core.workspace import safe_name
 from ui.jobs import job_panel
 from ui.state import map_filter_chip, require_workspace
@@ -96,7 +97,21 @@ def _past_exports() -> None:
         st.caption(f"Too large to download from the browser ({_size(e['bytes'])}); the files are in {e['folder']}.")
     with st.expander("manifest.json"):
         st.code(json.dumps(m, indent=2, sort_keys=True, ensure_ascii=False), language="json")
-    st.caption(f"Rebuild and check it: `python -m core rebuild {Path(e['folder']) / 'manifest.json'} --out DIR`")
+    manifest_path = str(Path(e["folder"]) / "manifest.json")
+    st.markdown("**Does it rebuild?**")
+    st.caption("Re-ingest the inputs, recompute the signals and the selection from the manifest, export again and "
+               f"compare every file's sha256 (the same as `python -m core rebuild {manifest_path} --check`).")
+    job_panel(ws, "rebuild", ["rebuild", manifest_path, "--check"], title=f"Rebuild {pick}",
+              button="Rebuild and compare hashes", key=f"rebuild_{pick}")
+    done = next((j for j in list_jobs(ws, limit=50, kind="rebuild")
+                 if j.get("status") == "done" and (j.get("result") or {}).get("manifest") == manifest_path), None)
+    if done:
+        res = done["result"]
+        if res.get("identical"):
+            st.success(f"Rebuilt {done.get('ended')}: {res['lines'][-1]}.")
+        else:
+            st.error(f"Rebuilt {done.get('ended')}: the rebuild differs from the export.")
+        st.code("\n".join(res.get("lines", [])), language=None)
 
 
 selections = list_selections(ws)

@@ -112,3 +112,28 @@ def test_a_new_export_is_the_one_shown(ws, open_page):
     at.button(key="export_go").click().run()
     assert at.selectbox(key="export_pick").value == "shortlist"
     assert list(at.dataframe[1].value["file"]) == ["shortlist.parquet"]
+
+
+def test_rebuild_button_checks_the_hashes_as_a_job(ws, open_page):
+    import time
+
+    from core.export import export_selection
+    from core.jobs import list_jobs
+
+    select = pytest.importorskip("core.select")
+    select.save_selection(ws, "rand", {"strategy": "random", "size": 5, "seed": 1})
+    export_selection(ws, "rand", "csv")
+    at = open_page(ws, "6_export")
+    at.selectbox(key="export_pick").select("rand").run()
+    at.button(key="start_rebuild_rand").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        jobs = list_jobs(ws, kind="rebuild")
+        if jobs and jobs[0]["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.5)
+    assert jobs[0]["status"] == "done", (ws.dir("jobs") / f"{jobs[0]['id']}.log").read_text()
+    assert jobs[0]["argv"][-1] == "--check"
+    at.run()
+    assert any("1/1 files identical" in s.value for s in at.success), [s.value for s in at.success]
+    assert [p.name for p in ws.dir("exports").iterdir()] == ["rand"]  # the check left nothing behind

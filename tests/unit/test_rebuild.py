@@ -175,3 +175,11 @@ def test_rebuild_recomputes_embeddings_and_the_map_for_a_cluster_balanced_select
     report = rebuild(res.folder, tmp_path / "again")
     assert any(n.startswith("map recomputed") for n in report.notes)
     assert report.changes == [] and report.identical, report.lines()
+
+
+def test_cli_rebuild_check_compares_and_leaves_nothing(exported, capsys):
+    ws, src, res = exported
+    before = sorted(p.name for p in ws.dir("exports").iterdir())
+    code = main(["rebuild", str(res.folder), "--check", "--quiet"])
+    assert code == 0 and "files identical" in capsys.readouterr().out
+    assert sorted(p.name for p in ws.dir("exports").iterdir()) == before
