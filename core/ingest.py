@@ -203,7 +203,7 @@ class _Ingest:
                 COPY (SELECT id, text, source, label, meta, length(text)::BIGINT AS n_chars, n_words,
                              sha1(text) AS sha1
                       FROM raw)
-                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 50000)
+                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 50000)
             """)
         con.close()
         self.report.loaded += raw.num_rows
@@ -370,12 +370,17 @@ def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | No
     text = table.column(text_field)
     if not pa.types.is_string(text.type) or text.null_count or pc.max(pc.utf8_length(text)).as_py() > max_chars:
         return None
-    words = np.concatenate([word_counts(chunk) for chunk in text.chunks]) if text.num_chunks else np.zeros(0)
-    # no words: empty or only whitespace (what the row-by-row path calls "text is empty or whitespace")
-    if not words.all() or pc.any(pc.match_substring(text, "\x00")).as_py():
-        return None
-    few = np.flatnonzero(words <= 1)  # one "word" may still be only Unicode spaces (U+00A0, U+3000...)
-    if len(few) and not all(t.strip() for t in text.take(pa.array(few)).to_pylist()):
+    counts = []
+    for chunk in text.chunks:
+        words = word_counts(chunk)
+        # no words: empty or only whitespace (what the row-by-row path calls "text is empty or whitespace");
+        # one "word" may still be only Unicode spaces (U+00A0, U+3000...): Python decides those
+        few = np.flatnonzero(words <= 1)
+        if len(few) and not all(t.strip() for t in chunk.take(pa.array(few)).to_pylist()):
+            return None
+        counts.append(words)
+    words = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    if pc.any(pc.match_substring(text, "\x00")).as_py():
         return None
     return table.append_column("__n_words", pa.array(words, pa.int64()))
 
