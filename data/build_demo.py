@@ -16,7 +16,7 @@ Sources (nothing is downloaded; all of it ships in installed packages or the int
 
 Planted problems are recorded in `planted.parquet` (id, kind, of_id, true_label, detail):
 `exact_dup` (of_id: the original), `near_dup` (a few word edits; of_id: the original),
-`boilerplate`, `label_flip` (of_id and true_label: the true topic), `benchmark_leak` (of_id: the task id).
+`boilerplate`, `label_flip` (true_label: the true topic; the pool holds another), `benchmark_leak` (of_id: the task id).
 
 Source files are written to `inputs/` as JSONL and loaded through `core.ingest.ingest_paths`, so the
 demo is ingested exactly as a user's files are. The workspace is built in a temporary folder beside
