@@ -381,6 +381,12 @@ class RebuildReport:
         return out
 
 
+def rebuild_job_kind(manifest: str | Path) -> str:
+    """`rebuild-<export name>`: one job kind per export, so the app shows each export's own check."""
+    path = Path(manifest).expanduser().resolve()
+    return f"rebuild-{(path.parent if path.suffix == '.json' else path).name}"
+
+
 def _find_input(recorded: str, name: str, inputs_dir: Path | None) -> Path | None:
     cands = []
     if inputs_dir is not None:

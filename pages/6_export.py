@@ -26,6 +26,7 @@ from core.export import (
     zip_export,
 )
 from core.jobs import list_jobs
+from core.manifest import rebuild_job_kind
 from core.workspace import safe_name
 from ui.jobs import job_panel
 from ui.state import map_filter_chip, require_workspace
@@ -101,9 +102,10 @@ def _past_exports() -> None:
     st.markdown("**Does it rebuild?**")
     st.caption("Re-ingest the inputs, recompute the signals and the selection from the manifest, export again and "
                f"compare every file's sha256 (the same as `python -m core rebuild {manifest_path} --check`).")
-    job_panel(ws, "rebuild", ["rebuild", manifest_path, "--check"], title=f"Rebuild {pick}",
+    kind = rebuild_job_kind(manifest_path)
+    job_panel(ws, kind, ["rebuild", manifest_path, "--check"], title=f"Rebuild {pick}",
               button="Rebuild and compare hashes", key=f"rebuild_{pick}")
-    done = next((j for j in list_jobs(ws, limit=50, kind="rebuild")
+    done = next((j for j in list_jobs(ws, limit=50, kind=kind)
                  if j.get("status") == "done" and (j.get("result") or {}).get("manifest") == manifest_path), None)
     if done:
         res = done["result"]

@@ -7,7 +7,7 @@ import contextlib
 
 from core.commands._common import add_job_args, add_workspace_arg, echo
 from core.jobs import run_as_job
-from core.manifest import rebuild
+from core.manifest import rebuild, rebuild_job_kind
 from core.progress import TerminalBar, no_progress
 from core.workspace import Workspace
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         ws = Workspace.open(args.workspace)
     argv = ["rebuild", args.manifest, *(["--check"] if args.check else ["--out", args.out])]
     argv += [*(["--inputs", args.inputs] if args.inputs else []), *(["--force"] if args.force else [])]
-    job_ctx = run_as_job(ws, "rebuild", args.job_id, argv, quiet=args.quiet) if ws else contextlib.nullcontext()
+    job_ctx = run_as_job(ws, rebuild_job_kind(args.manifest), args.job_id, argv, quiet=args.quiet) if ws else contextlib.nullcontext()
     with job_ctx as job:
         progress = job or (no_progress if args.quiet else TerminalBar("rebuild"))
         report = rebuild(args.manifest, None if args.check else args.out, inputs_dir=args.inputs, force=args.force,

@@ -128,7 +128,7 @@ def test_rebuild_button_checks_the_hashes_as_a_job(ws, open_page):
     at.button(key="start_rebuild_rand").click().run()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        jobs = list_jobs(ws, kind="rebuild")
+        jobs = list_jobs(ws, kind="rebuild-rand")
         if jobs and jobs[0]["status"] not in ("queued", "running"):
             break
         time.sleep(0.5)
