@@ -274,7 +274,7 @@ with preview:
             if stats["epochs"] <= 1:
                 docs = docs.drop(columns=["epoch"])
             st.caption(f"The first {len(docs)} documents, in the selection's order")
-            st.dataframe(docs, hide_index=True, width="stretch", height=320,
+            st.dataframe(docs, hide_index=True, width="stretch", height=min(320, 38 + 35 * len(docs)),
                          column_config={"text": st.column_config.TextColumn("text", width="large")})
             if choices["has_map"]:
                 pts = _map_points(str(ws.root), store.signature)
