@@ -8,6 +8,7 @@ jobs; this page only reads `maps/` and the Store, so a rerun never computes a pr
 from __future__ import annotations
 
 import html
+import os
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,10 @@ from core.mapping import (
 from ui.jobs import job_panel
 from ui.state import map_filter, map_filter_chip, require_workspace, set_map_filter
 
-SCATTER_LIMIT = 200_000  # above this many documents: a density image of all of them + a sample of points
-OVERLAY_SAMPLE = 30_000  # points drawn over the density image
+# Above SCATTER_LIMIT documents the map is a density image of all of them with a sample of points over it
+# (WINNOW_MAP_POINTS changes the limit, e.g. for a slow browser).
+SCATTER_LIMIT = int(os.environ.get("WINNOW_MAP_POINTS", 200_000))
+OVERLAY_SAMPLE = min(30_000, max(1, SCATTER_LIMIT // 2))  # points drawn over the density image
 MAX_CATEGORIES = 24  # colour categories shown in the legend; the rest are "other"
 SNIPPET_CHARS = 180
 PALETTE = [
@@ -239,12 +242,32 @@ else:
     else:
         categorical(values.astype(str).where(values.notna(), "(no value)"))
 
+# The view: UMAP puts small disconnected groups far from the rest, which would squeeze the map into a
+# corner. The first view stops at 3 interquartile ranges beyond the quartiles (a wide Tukey fence) on an
+# axis with points beyond it; Autoscale in the toolbar shows every point.
+view: dict[str, list[float]] = {}
+outside_view = 0
+if n >= 50:
+    for axis, values in (("x", xs_all), ("y", ys_all)):
+        q1, q3 = np.quantile(values, [0.25, 0.75])
+        lo, hi = max(values.min(), q1 - 3 * (q3 - q1)), min(values.max(), q3 + 3 * (q3 - q1))
+        if lo > values.min() or hi < values.max():
+            pad = 0.04 * (hi - lo or 1.0)
+            view[axis] = [float(lo - pad), float(hi + pad)]
+    if view:
+        keep = np.ones(n, dtype=bool)
+        for axis, values in (("x", xs_all), ("y", ys_all)):
+            if axis in view:
+                keep &= (values >= view[axis][0]) & (values <= view[axis][1])
+        outside_view = int((~keep).sum())
+
 fig.update_layout(
     height=680, margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="white", paper_bgcolor="white",
     dragmode="select", hovermode="closest", uirevision=f"{model}-{sig}",
-    legend={"title": {"text": colour}, "itemsizing": "constant", "font": {"size": 11}, "yanchor": "top", "y": 1,
+    legend={"title": {"text": colour}, "itemsizing": "constant", "font": {"size": 11}, "yanchor": "top", "y": 0.95,
             "bgcolor": "rgba(255,255,255,0.8)"},
-    xaxis={"visible": False}, yaxis={"visible": False},
+    xaxis={"visible": False, **({"range": view["x"]} if "x" in view else {})},
+    yaxis={"visible": False, **({"range": view["y"]} if "y" in view else {})},
     hoverlabel={"bgcolor": "white", "font": {"size": 12}, "align": "left"},
 )
 
@@ -271,7 +294,10 @@ if big:
     st.caption(f"{n:,} documents: the grey image shows where all of them lie; {len(points):,} sampled points are "
                "drawn over it. Selections include every document inside the area, not only the drawn points.")
 st.plotly_chart(fig, key="map_chart", on_select=on_map_select, selection_mode=("box", "lasso", "points"),
-                config={"scrollZoom": True, "displaylogo": False, "modeBarButtonsToRemove": ["autoScale2d"]})
+                config={"scrollZoom": True, "displaylogo": False})
+if outside_view:
+    st.caption(f"{outside_view:,} outlying points (small groups far from the rest) are outside this view: "
+               "Autoscale in the chart's toolbar shows them.")
 
 if mf:
     sel_ids = mf["ids"]

@@ -110,3 +110,14 @@ def test_a_cluster_becomes_the_filter_that_browse_applies(mapped_ws, open_page):
     assert set(at.dataframe[0].value["id"]) == set(f["ids"])
     at.button(key="clear_map_filter_browse").click().run()
     assert any(m.value == "**61** documents match" for m in at.markdown)
+
+
+def test_above_the_point_limit_a_density_image_carries_a_sample(mapped_ws, open_page, monkeypatch):
+    monkeypatch.setenv("WINNOW_MAP_POINTS", "20")  # the 61 documents count as a large map
+    at = open_page(mapped_ws, "3_map")
+    spec = _chart_spec(at)
+    heat = [t for t in spec["data"] if t["type"] == "heatmap"]
+    assert len(heat) == 1 and heat[0]["hoverinfo"] == "skip"
+    scatter = [t for t in spec["data"] if t["type"] == "scattergl"]
+    assert sum(_n(t["x"]) for t in scatter) == 10  # a sample of points over the image
+    assert any("61 documents: the grey image shows where all of them lie" in c.value for c in at.caption)

@@ -49,6 +49,23 @@ def test_build_the_map_from_the_ui_and_filter_browse_by_a_cluster(app_server, pa
     total = int(re.match(r"([\d,]+) documents", caption).group(1).replace(",", ""))
     assert total > 1000
 
+    # a box dragged on the map becomes the filter (every document inside it), and Clear removes it
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    x0, y0 = area["x"] + area["width"] * 0.3, area["y"] + area["height"] * 0.3
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + area["width"] * 0.15, y0 + area["height"] * 0.2, steps=8)
+    page.mouse.move(x0 + area["width"] * 0.3, y0 + area["height"] * 0.4, steps=8)
+    page.mouse.up()
+    chip = page.get_by_text(re.compile(r"Filtered by map selection: box on the map \([\d,]+ documents\)"))
+    chip.wait_for()
+    boxed = int(re.search(r"\(([\d,]+) documents\)", chip.inner_text()).group(1).replace(",", ""))
+    assert 0 < boxed < total
+    wait_for_app(page)
+    page.get_by_role("button", name="Clear").click()
+    chip.wait_for(state="detached")
+    wait_for_app(page)
+
     # pick the second cluster and open it in Browse
     page.get_by_text("Look at a cluster").wait_for()
     pick = page.get_by_role("combobox", name=re.compile("Look at a cluster"))
