@@ -15,6 +15,9 @@ sum of squared cluster sizes); near-identical documents nearly always land in th
 `group` is a connected component of the pairs above 1 - eps inside a cluster (null when a document
 has no such pair); `max_similarity` is the highest cosine to another member of its cluster, and
 `nearest` that member's id, so a curator can look at the pair and move the threshold later.
+
+The k-means result and every finished cluster are checkpoints in the run's scratch folder, so a
+killed or cancelled run resumes after its last finished cluster.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from core.progress import Progress
 from core.signals._groups import group_column, groups_from_pairs
 from core.signals.base import Column, CorpusSignal, Params, register
 from core.signals.context import SignalContext
+from core.workspace import atomic_path
 
 # SemDeDup's published eps (0.05 to 0.1) fits embeddings like MiniLM's. The 64-d static model packs
 # documents much closer: on the demo corpus the median cosine to a document's nearest neighbour is
@@ -153,7 +157,7 @@ class SemanticDup(CorpusSignal):
             return self.empty_result([])
         x = np.ascontiguousarray(matrix, dtype=np.float32)
         k = p.n_clusters or max(1, math.ceil(n / DOCS_PER_CLUSTER))
-        labels, centroids = kmeans_labels(x, k, p.seed)
+        labels, centroids = self._kmeans(ctx, x, k)
         if p.keep == "score":
             score = self._score_values(ctx, ids)
             rank_key = -score if p.higher_is_better else score  # best first; missing values last
@@ -166,11 +170,21 @@ class SemanticDup(CorpusSignal):
         keep = np.ones(n, dtype=bool)
         lefts: list[np.ndarray] = []
         rights: list[np.ndarray] = []
+        # every cluster's members in keep order (ties: workspace order), one sort for all clusters
+        order = np.lexsort((np.arange(n), rank_key, labels))
+        clusters, starts = np.unique(labels[order], return_index=True)
         done = 0
-        for c in np.unique(labels):
-            members = np.flatnonzero(labels == c)
-            members = members[np.lexsort((members, rank_key[members]))]  # ties: workspace order
-            ms, near, earlier, left, right = dedup_cluster(x[members], threshold)
+        for c, members in zip(clusters, np.split(order, starts[1:]), strict=True):
+            # each finished cluster is a checkpoint file: a killed or cancelled run resumes after it
+            ckpt = ctx.scratch / f"cluster-{int(c):06d}.npz" if ctx.scratch else None
+            if ckpt is not None and ckpt.exists():
+                with np.load(ckpt) as z:
+                    ms, near, earlier, left, right = (z[a] for a in ("ms", "near", "earlier", "left", "right"))
+            else:
+                ms, near, earlier, left, right = dedup_cluster(x[members], threshold)
+                if ckpt is not None:
+                    with atomic_path(ckpt) as tmp, open(tmp, "wb") as fh:
+                        np.savez(fh, ms=ms, near=near, earlier=earlier, left=left, right=right)
             alone = near < 0
             max_sim[members] = np.where(alone, np.nan, ms)
             nearest[members] = np.where(alone, -1, members[np.maximum(near, 0)])
@@ -195,6 +209,19 @@ class SemanticDup(CorpusSignal):
             "max_similarity": max_sim,
             "nearest": pd.array([id_arr[j] if j >= 0 else None for j in nearest], dtype="string"),
         })
+
+    def _kmeans(self, ctx: SignalContext, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """k-means labels and centroids, kept in the run's scratch folder so a resumed run reuses them."""
+        ckpt = ctx.scratch / "kmeans.npz" if ctx.scratch else None
+        if ckpt is not None and ckpt.exists():
+            with np.load(ckpt) as z:
+                if len(z["labels"]) == len(x):
+                    return z["labels"], z["centroids"]
+        labels, centroids = kmeans_labels(x, k, self.params.seed)
+        if ckpt is not None:
+            with atomic_path(ckpt) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, labels=labels, centroids=centroids)
+        return labels, centroids
 
     def _score_values(self, ctx: SignalContext, ids: list[str]) -> np.ndarray:
         """The chosen score column per document (nan where missing, sorted last)."""

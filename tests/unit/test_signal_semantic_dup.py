@@ -110,3 +110,32 @@ def test_reference_rule_on_hand_made_vectors():
     assert nearest.tolist()[:3] == [1, 0, 1] or nearest.tolist()[:3] == [1, 2, 1]
     assert set(zip(left.tolist(), right.tolist(), strict=True)) >= {(0, 1), (1, 2)}
     assert max_sim[3] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_cancelled_run_resumes_from_its_finished_clusters(ws, monkeypatch):
+    from core.errors import Cancelled
+    from core.signals import semantic_dup
+
+    calls = {"n": 0}
+    real = semantic_dup.dedup_cluster
+
+    def counting(e, threshold):
+        calls["n"] += 1
+        return real(e, threshold)
+
+    monkeypatch.setattr(semantic_dup, "dedup_cluster", counting)
+
+    def cancel_after_first_cluster(done, total):
+        if 0 < done < total:
+            raise Cancelled()
+
+    params = {"n_clusters": 3}
+    with pytest.raises(Cancelled):
+        run_signal(ws, "semantic_dup", params, progress=cancel_after_first_cluster)
+    assert calls["n"] == 1
+    resumed = pd.read_parquet(run_signal(ws, "semantic_dup", params).path)
+    assert calls["n"] == 3  # the first cluster came from its checkpoint
+    uninterrupted = pd.read_parquet(run_signal(ws, "semantic_dup", params, force=True).path)
+    assert calls["n"] == 6
+    pd.testing.assert_frame_equal(resumed, uninterrupted)
+    assert (~resumed["is_representative"]).sum() == 3
