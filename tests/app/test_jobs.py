@@ -76,3 +76,24 @@ def test_resume_an_interrupted_job_from_the_page(ws, open_page):
 def test_no_jobs_yet(make_ws, open_page):
     at = open_page(make_ws(RECORDS[:2], id_field="id"), "8_jobs")
     assert any("No jobs yet" in i.value for i in at.info)
+
+
+def test_cancel_a_running_job_from_the_page(ws, open_page):
+    # a job process that never reports progress (so it cannot see the cancel request): the page
+    # asks, waits a few seconds, then stops the process
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    try:
+        write_json({"id": "20260101-000300-map-run001", "kind": "map", "title": "map (static)", "argv": ["map"],
+                    "status": "running", "pid": proc.pid, "done": 5, "total": 50, "rate": 1.0, "eta_s": 45,
+                    "created": "2026-01-01 00:03:00", "created_ts": time.time(), "started": "2026-01-01 00:03:00"},
+                   ws.dir("jobs") / "20260101-000300-map-run001.json")
+        at = open_page(ws, "8_jobs")
+        assert any("Running (1)" in h.value for h in at.subheader)
+        at.button(key="cancel_jobs_running_20260101-000300-map-run001").click().run()
+        assert not at.exception
+        assert proc.wait(timeout=30) is not None  # the process was stopped
+        assert read_job(ws, "20260101-000300-map-run001")["status"] == "cancelled"
+        assert not any("Running" in h.value for h in at.subheader)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
