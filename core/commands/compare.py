@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from typing import Any
 
 from core.commands._common import add_job_args, add_workspace_arg, echo, open_workspace
 from core.jobs import run_as_job
@@ -57,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core import compare as cmp
+    from core import proxy as prx
     from core.store import Store
 
     ws = open_workspace(args)
@@ -81,18 +84,71 @@ def run(args: argparse.Namespace) -> int:
             out = cmp.compare(ws, args.selections, store, baseline=baseline, target=args.target,
                               baseline_seed=args.baseline_seed)
             job.stage("proxy evaluation")
-            proxy = cmp.proxy_evaluate(
+            proxy = prx.proxy_evaluate(
                 ws, args.selections, store, baseline=baseline, heldout=args.heldout, target=args.target,
-                fractions=args.fractions or cmp.PROXY_FRACTIONS, seeds=args.seeds or cmp.PROXY_SEEDS,
+                fractions=args.fractions or prx.PROXY_FRACTIONS, seeds=args.seeds or prx.PROXY_SEEDS,
                 baseline_seed=args.baseline_seed, progress=job)
-            key = cmp.proxy_key(ws, args.selections, baseline, args.heldout, args.target,
-                                args.fractions or cmp.PROXY_FRACTIONS, args.seeds or cmp.PROXY_SEEDS,
+            key = prx.proxy_key(ws, args.selections, baseline, args.heldout, args.target,
+                                args.fractions or prx.PROXY_FRACTIONS, args.seeds or prx.PROXY_SEEDS,
                                 args.baseline_seed)
-            cmp.save_proxy_result(ws, key, proxy)
-            job.finish("done", result={"proxy_key": key, "final": cmp.records(cmp.final_table(proxy))})
+            prx.save_proxy_result(ws, key, proxy)
+            job.finish("done", result={"proxy_key": key, "final": cmp.records(prx.final_table(proxy))})
         out["proxy"] = proxy
     if args.json:
         echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
         return 0
-    echo(cmp.format_text(out))
+    echo(format_text(out))
     return 0
+
+
+def _fmt(v: Any, spec: str = ".3f") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return format(v, spec) if isinstance(v, int | float) else str(v)
+
+
+def format_text(out: dict[str, Any]) -> str:
+    """The figures of `compare` (and `proxy_evaluate` under "proxy") as aligned plain text."""
+    names = out["selections"]
+    width = max(12, *(len(n) for n in names)) + 2
+    lines = ["sizes"]
+    for row in out["sizes"]:
+        lines.append(f"  {row['selection']:<{width}} {row['documents']:>8,} docs {row['tokens']:>12,} words")
+    lines.append("overlap (Jaccard)")
+    lines.append("  " + " " * width + "".join(f"{i:>8}" for i in range(len(names))))
+    for i, a in enumerate(names):
+        lines.append(f"  {i} {a:<{width - 2}}" + "".join(f"{out['jaccard'][a][b]:>8.3f}" for b in names))
+    cov = out["coverage"]
+    lines.append(f"coverage by {cov['by']}")
+    for row in cov["summary"]:
+        lines.append(f"  {row['selection']:<{width}} {row['clusters_covered']}/{row['clusters_total']} covered "
+                     f"({row['share_covered']:.0%}), entropy {row['entropy_bits']:.3f} bits")
+    if out.get("kl"):
+        lines.append(f"KL(target || selection), target {out['kl']['target']} ({out['kl']['features']})")
+        for row in out["kl"]["rows"]:
+            lines.append(f"  {row['selection']:<{width}} KL {row['kl']:.4f}  reduction vs random "
+                         f"{_fmt(row['kl_reduction'], '+.4f')}")
+    proxy = out.get("proxy")
+    if proxy:
+        from core.proxy import final_table
+
+        final = final_table(proxy)
+        lines.append("proxy evaluation at 100% (mean ± std over seeds " + ",".join(map(str, proxy["seeds"])) + ")")
+        if proxy.get("labelled"):
+            lines.append(f"  classifier: {proxy['labelled']['model']}, held-out {proxy['labelled']['heldout']} "
+                         f"({proxy['labelled']['eval_examples']} examples)")
+            for t, n in (proxy["labelled"].get("heldout_in_recipe_targets") or {}).items():
+                if n:
+                    lines.append(f"  note: {n} held-out texts are also in the target {t} that a recipe selected "
+                                 "with (texts, not labels)")
+        if proxy.get("text"):
+            lines.append(f"  language model: {proxy['text']['model']}, perplexity on {proxy['text']['target']}")
+        for row in final.to_dict(orient="records"):
+            parts = [f"  {row['selection']:<{width}}"]
+            if "accuracy" in row:
+                parts.append(f"acc {_fmt(row['accuracy'])}±{_fmt(row['accuracy_std'])}  "
+                             f"macro-F1 {_fmt(row['macro_f1'])}±{_fmt(row['macro_f1_std'])}")
+            if "perplexity" in row:
+                parts.append(f"ppl {_fmt(row['perplexity'], '.1f')}±{_fmt(row['perplexity_std'], '.1f')}")
+            lines.append("  ".join(parts))
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from core import compare as cmp
+from core import proxy as prx
 from core.errors import WinnowError
 from core.select import save_selection
 from core.store import Store
@@ -145,15 +146,15 @@ def test_compare_uses_the_recipes_target(ws, store):
 
 # -- proxy evaluation ---------------------------------------------------------------------------------
 def test_kneser_ney_bigram_is_a_distribution_and_prefers_seen_text():
-    vocab = cmp.Vocabulary()
+    vocab = prx.Vocabulary()
     train = [vocab.encode("the cat sat on the mat"), vocab.encode("the dog sat")]
     seen, unseen = vocab.encode("the cat sat"), vocab.encode("mat on dog the")
-    lm = cmp.KneserNeyBigram(train, len(vocab))
+    lm = prx.KneserNeyBigram(train, len(vocab))
     for prev in range(len(vocab)):
         p = np.exp(lm.log_prob(np.full(len(vocab), prev), np.arange(len(vocab))))
         assert p.sum() == pytest.approx(1.0) and (p > 0).all()
     assert lm.perplexity([seen]) < lm.perplexity([unseen])
-    empty = cmp.KneserNeyBigram([], len(vocab))
+    empty = prx.KneserNeyBigram([], len(vocab))
     assert empty.perplexity([seen]) == pytest.approx(len(vocab))  # uniform over the vocabulary
 
 
@@ -179,10 +180,10 @@ def labelled(ws, store, monkeypatch):
 def test_labelled_proxy_known_answers(labelled, store):
     save_selection(labelled, "only_x", {"strategy": "all", "filters": {"labels": ["x"]}})
     save_selection(labelled, "every", {"strategy": "all"})
-    res = cmp.proxy_evaluate(labelled, ["only_x", "every"], store, baseline=False, fractions=[0.5, 1.0],
+    res = prx.proxy_evaluate(labelled, ["only_x", "every"], store, baseline=False, fractions=[0.5, 1.0],
                              seeds=[0, 1])
     assert res["labelled"]["heldout"] == "held"  # found as the target with labels
-    final = cmp.final_table(res).set_index("selection")
+    final = prx.final_table(res).set_index("selection")
     # trained on one class, the model predicts x everywhere: accuracy 12/24; F1(x) = 2·0.5·1/1.5, others 0
     assert final.loc["only_x", "accuracy"] == pytest.approx(0.5)
     assert final.loc["only_x", "macro_f1"] == pytest.approx((2 * 0.5 / 1.5) / 3)
@@ -196,7 +197,7 @@ def test_labelled_proxy_known_answers(labelled, store):
 
 def test_proxy_reports_when_a_recipe_target_is_the_heldout_set(labelled, store):
     save_selection(labelled, "aimed", {"strategy": "top_k", "score": "toy__quality", "target": "held", "size": 30})
-    res = cmp.proxy_evaluate(labelled, ["aimed"], store, fractions=[1.0], seeds=[0])
+    res = prx.proxy_evaluate(labelled, ["aimed"], store, fractions=[1.0], seeds=[0])
     assert res["labelled"]["heldout_in_recipe_targets"] == {"held": 24}
 
 
@@ -204,15 +205,15 @@ def test_proxy_leaves_out_documents_that_are_in_the_heldout_set(labelled, store)
     held = pd.DataFrame({"id": ["h0", "h1"], "label": ["x", "y"],
                          "text": store.df("SELECT text FROM docs WHERE id IN ('d00', 'd01') ORDER BY id")["text"]})
     write_parquet(pa.Table.from_pandas(held, preserve_index=False), labelled.dir("targets") / "held.parquet")
-    task = cmp.labelled_task(labelled, store, "held")
+    task = prx.labelled_task(labelled, store, "held")
     assert task.excluded == 2 and "d00" not in task.features
 
 
 def test_proxy_without_labels_says_so(ws, store):
     write_parquet(pa.table({"id": ["t0"], "text": ["word word"]}), ws.dir("targets") / "plain.parquet")
     with pytest.raises(WinnowError, match="no `label` column"):
-        cmp.proxy_evaluate(ws, ["first"], store, heldout="plain")
-    res = cmp.proxy_evaluate(ws, ["first"], store, target="plain", fractions=[1.0], seeds=[0])
+        prx.proxy_evaluate(ws, ["first"], store, heldout="plain")
+    res = prx.proxy_evaluate(ws, ["first"], store, target="plain", fractions=[1.0], seeds=[0])
     assert "labelled" not in res and res["text"]["curves"][0]["perplexity_mean"] > 1
 
 
@@ -228,8 +229,8 @@ def test_cli_compare_json_and_proxy_job(labelled, capsys):
                  "--fractions", "1", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "proxy evaluation" in text and "acc 0.500" in text
-    key = cmp.proxy_key(labelled, ["only_x"], True, None, None, [1.0], [0], 0)
-    assert cmp.load_proxy_result(labelled, key)["labelled"]["heldout"] == "held"
+    key = prx.proxy_key(labelled, ["only_x"], True, None, None, [1.0], [0], 0)
+    assert prx.load_proxy_result(labelled, key)["labelled"]["heldout"] == "held"
     with pytest.raises(SystemExit):
         main(["compare", "--workspace", str(labelled.root), "first", "--fractions", "2"])
     assert "fractions must be in (0, 1]" in capsys.readouterr().err
