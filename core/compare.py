@@ -177,6 +177,18 @@ def cluster_names(ws: Workspace, store: Store) -> dict[str, str]:
     return {str(c): str(n) for c, n in zip(df["cluster"], df[col], strict=True)}
 
 
+def map_points(store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
+    """Long table (id, x, y, cluster, selection) of each selection's documents on the map; empty without a map."""
+    if "map__x" not in store.score_columns:
+        return pd.DataFrame(columns=["id", "x", "y", "cluster", "selection"])
+    pts = store.df('SELECT id, "map__x" AS x, "map__y" AS y, "map__cluster" AS cluster FROM scores '
+                   'WHERE "map__x" IS NOT NULL')
+    pts["id"] = pts["id"].astype(str)
+    pts = pts.set_index("id")
+    frames = [pts.reindex(s.ids).dropna(subset=["x"]).assign(selection=s.name) for s in subsets]
+    return pd.concat(frames).rename_axis("id").reset_index()
+
+
 # -- score distributions ----------------------------------------------------------------------
 def numeric_score_columns(store: Store) -> list[str]:
     if not store.score_columns:

@@ -245,3 +245,11 @@ def test_cluster_names_come_from_the_maps_clusters_file(ws, store):
     out = cmp.compare(ws, ["spread"], store)
     assert out["coverage"]["names"]["3"] == "spam"
     assert [r["spread"] for r in out["coverage"]["per_cluster"]] == [1, 1, 1, 1]
+
+
+def test_map_points_per_selection(ws, store):
+    subsets = cmp.load_subsets(ws, store, ["first", "spread"], baseline=False)
+    pts = cmp.map_points(store, subsets)
+    assert pts.groupby("selection").size().to_dict() == {"first": 10, "spread": 4}
+    spread = pts[pts["selection"] == "spread"].set_index("id")
+    assert spread.loc["d45", "x"] == 45.0 and spread.loc["d45", "cluster"] == 2
