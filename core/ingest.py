@@ -197,13 +197,15 @@ class _Ingest:
         part = _next_part_path(self.ws)
         con = duckdb.connect()
         con.register("raw", raw)
-        # Lengths and hashes are computed by DuckDB in parallel and written straight to Parquet.
+        # Lengths and hashes are computed by DuckDB in parallel and written straight to Parquet. Snappy:
+        # a keyword search scans every text, and over 1M documents that scan took about 1.4x as long
+        # with zstd (which makes parts 1/3 smaller) and about 0.85x without compression (2.5x larger).
         with atomic_path(part) as tmp:
             con.execute(f"""
                 COPY (SELECT id, text, source, label, meta, length(text)::BIGINT AS n_chars, n_words,
                              sha1(text) AS sha1
                       FROM raw)
-                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 50000)
+                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 50000)
             """)
         con.close()
         self.report.loaded += raw.num_rows
