@@ -40,7 +40,12 @@ def main(argv: list[str]) -> int:
                     page.wait_for_function(
                         "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
                         ".every(c => c.querySelector('.main-svg'))", timeout=60_000)
-                page.wait_for_timeout(1500)  # let Plotly finish drawing
+                # let every Plotly chart finish drawing (slow on a loaded machine)
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=stSkeleton]') && "
+                    "[...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+                    ".every(c => c.querySelector('.main-svg'))", timeout=120_000)
+                page.wait_for_timeout(1000)
                 out = f"{prefix}-{slug}.png"
                 page.screenshot(path=out, full_page=True)
                 print(out)
