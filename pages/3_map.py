@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.embed import MODELS, available_models, embeddings_info
+from core.errors import WinnowError
 from core.mapping import (
     DEFAULT_SAMPLE,
     MAX_AUTO_K,
@@ -138,7 +139,12 @@ ids_all, xs_all, ys_all, _ = all_points(root, sig)
 n = len(ids_all)
 big = n > SCATTER_LIMIT
 limit = OVERLAY_SAMPLE if big else n
-clusters = clusters_table(root, sig, model)
+try:
+    clusters = clusters_table(root, sig, model)
+except WinnowError as exc:
+    st.error(str(exc))
+    build_controls(has_map=True)
+    st.stop()
 cluster_name = dict(zip(clusters["cluster"].astype(int), clusters["name"], strict=True))
 
 proj, clu = info.get("projection", {}), info.get("clusters", {})
