@@ -177,15 +177,18 @@ class KneserNeyBigram:
             self.p_cont = np.maximum(n_precede - self.D, 0) / types + self.D * seen / types / self.V
 
     def log_prob(self, prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+        """log P(next | prev) for each bigram (natural log)."""
         keys = prev * self.V + nxt
-        pos = np.searchsorted(self.keys, keys)
-        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
-        found = (len(self.keys) > 0) & (self.keys[pos_c] == keys) if len(self.keys) else np.zeros(len(keys), bool)
-        c_vw = np.where(found, self.counts[pos_c] if len(self.keys) else 0, 0).astype(float)
+        c_vw = np.zeros(len(keys))
+        if len(self.keys):
+            pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+            hit = self.keys[pos] == keys
+            c_vw[hit] = self.counts[pos[hit]]
         c_v = self.c_hist[prev]
-        safe = np.where(c_v > 0, c_v, 1.0)
-        p = np.where(c_v > 0, np.maximum(c_vw - self.D, 0) / safe + self.D * self.n_follow[prev] / safe * self.p_cont[nxt],
-                     self.p_cont[nxt])
+        seen = c_v > 0  # histories never seen back off to the continuation distribution
+        p = self.p_cont[nxt].copy()
+        p[seen] = (np.maximum(c_vw[seen] - self.D, 0)
+                   + self.D * self.n_follow[prev[seen]] * self.p_cont[nxt[seen]]) / c_v[seen]
         return np.log(p)
 
     def perplexity(self, docs: Sequence[np.ndarray]) -> float:
