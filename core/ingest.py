@@ -247,7 +247,7 @@ class _Ingest:
                                             text[:200], doc_id)
         else:
             self.seen.update(zip(ids, zip(itertools.repeat(file, n), range(1, n + 1), strict=True), strict=True))
-        skip = {self.text_field, self.id_field, self.label_field, "__n_words"}
+        skip = {self.text_field, self.id_field, self.label_field, "__winnow_n_words__"}
         others = [c for c in table.column_names if c not in skip]
         label = None
         if self.label_field and self.label_field in table.column_names:
@@ -256,7 +256,7 @@ class _Ingest:
         raw = pa.table({"id": pa.array(ids, pa.string()), "text": texts,
                         "source": pa.array(np.full(n, source, dtype=object), pa.string()),
                         "label": label if label is not None else pa.nulls(n, pa.string()),
-                        "meta": _meta_json(table, others), "n_words": table.column("__n_words")})
+                        "meta": _meta_json(table, others), "n_words": table.column("__winnow_n_words__")})
         if not keep.all():
             raw = raw.filter(pa.array(keep))
         for start in range(0, raw.num_rows, CHUNK_ROWS):
@@ -384,7 +384,7 @@ def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | No
     words = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
     if pc.any(pc.match_substring(text, "\x00")).as_py():
         return None
-    return table.append_column("__n_words", pa.array(words, pa.int64()))
+    return table.append_column("__winnow_n_words__", pa.array(words, pa.int64()))
 
 
 def check_inputs(paths: list[Path | str]) -> list[Path]:
