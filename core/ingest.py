@@ -275,7 +275,7 @@ class _Ingest:
         self.bad = []
 
 
-FAST_MAX_BYTES = 4 << 30  # JSONL files up to this size may take the columnar fast path
+FAST_MAX_BYTES = 1 << 30  # JSONL files up to 1 GiB may take the columnar fast path (it holds the file in memory)
 FAST_BLOCK_BYTES = (1 << 20, 64 << 20)  # pyarrow's JSON block (small is faster); larger when a line needs it
 
 
