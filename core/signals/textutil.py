@@ -193,14 +193,24 @@ class _SpacyEnglish:
         from pathlib import Path
 
         data = json.loads((Path(__file__).parent / "data" / "spacy_en_tokenizer.json").read_text(encoding="utf-8"))
-        self.prefix = re.compile(data["prefix"]).search
-        self.suffix = re.compile(data["suffix"]).search
+        self.prefix = re.compile(data["prefix"]).match  # every alternative is anchored with ^
+        self._suffix = re.compile(data["suffix"]).search
         self.infix = re.compile(data["infix"]).finditer
         self.url = re.compile(data["url"]).match if data.get("url") else None
         self.specials: dict[str, list[str]] = {k: v for k, v in data["special_cases"].items() if k.strip()}
         self.cache: dict[str, list[str]] = {}
         self._patterns: dict[tuple[str, ...], str] | None = None
         self._pattern_lengths: list[int] = []
+
+    def suffix(self, string: str) -> re.Match | None:
+        """The suffix pattern (every alternative ends with $), searched in the last 64 characters only:
+        searching a long chunk whole costs O(length) per peeled suffix, O(length^2) for a run of
+        "=====". Suffixes are at most a few characters long, except runs of dots (`\\.\\.+$`), which
+        are searched in full."""
+        if len(string) <= 64 or string.endswith(".."):
+            return self._suffix(string)
+        m = self._suffix(string, len(string) - 64)
+        return m if m is None or m.start() > len(string) - 64 else self._suffix(string)
 
     def __call__(self, text: str) -> list[str]:
         out: list[str] = []
