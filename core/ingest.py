@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import mmap
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,21 +212,22 @@ class _Ingest:
         self.report.loaded += raw.num_rows
         self.report.parts.append(part.name)
 
-    def add_table(self, file: str, source: str, table: pa.Table, progress=None) -> None:
-        """The fast path for a file whose every row has a usable text (see `_fast_jsonl`): the same
-        checks on ids as `add`, done on whole columns; rows become parts without a Python loop."""
+    def add_table(self, file: str, source: str, table: pa.Table, progress=None, first_row: int = 1) -> None:
+        """The fast path for (a range of) a file whose every row has a usable text (see `_fast_jsonl`):
+        the same checks on ids as `add`, done on whole columns; rows become parts without a Python loop.
+        `first_row` is the line number of the table's first row."""
         n = table.num_rows
         texts = table.column(self.text_field).combine_chunks()
         if self.id_field:
             ids = table.column(self.id_field).cast(pa.string()).to_pylist()
         else:
-            ids = [f"{source}:{i}" for i in range(1, n + 1)]
+            ids = [f"{source}:{i}" for i in range(first_row, first_row + n)]
         keep = np.ones(n, dtype=bool)
         uniq = set(ids)
         if None in uniq or "" in uniq or len(uniq) != n or not uniq.isdisjoint(self.seen) \
                 or not uniq.isdisjoint(self.existing):
             for i, doc_id in enumerate(ids):
-                row = i + 1
+                row = first_row + i
                 if doc_id is None or not doc_id.strip():
                     keep[i] = False
                     rec = table.slice(i, 1).to_pylist()[0]
@@ -246,7 +248,8 @@ class _Ingest:
                             self.quarantine(file, row, "id already in the workspace with a different text",
                                             text[:200], doc_id)
         else:
-            self.seen.update(zip(ids, zip(itertools.repeat(file, n), range(1, n + 1), strict=True), strict=True))
+            self.seen.update(zip(ids, zip(itertools.repeat(file, n), range(first_row, first_row + n), strict=True),
+                                 strict=True))
         skip = {self.text_field, self.id_field, self.label_field, "__winnow_n_words__"}
         others = [c for c in table.column_names if c not in skip]
         label = None
@@ -275,7 +278,7 @@ class _Ingest:
         self.bad = []
 
 
-FAST_MAX_BYTES = 1 << 30  # JSONL files up to 1 GiB may take the columnar fast path (it holds the file in memory)
+FAST_RANGE_BYTES = 1 << 30  # the columnar path reads JSONL in ranges of about 1 GiB (each held in memory)
 FAST_BLOCK_BYTES = (1 << 20, 64 << 20)  # pyarrow's JSON block (small is faster); larger when a line needs it
 
 
@@ -320,39 +323,35 @@ def _meta_json(table: pa.Table, columns: list[str]) -> pa.Array:
     return out.combine_chunks().cast(pa.string())
 
 
-def _line_count(path: Path) -> int:
-    lines, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 24), b""):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
+def _line_ranges(path: Path, target: int) -> list[tuple[int, int, int]]:
+    """(start, end, lines) byte ranges of about `target` bytes that end at a line break."""
+    size = path.stat().st_size
+    if size == 0:
+        return []
+    out = []
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start = 0
+        while start < size:
+            end = mm.find(b"\n", min(start + target, size) - 1)
+            end = size if end < 0 else end + 1
+            lines = sum(mm[i:min(i + (1 << 24), end)].count(b"\n") for i in range(start, end, 1 << 24))
+            out.append((start, end, lines + (mm[end - 1:end] != b"\n")))
+            start = end
+    return out
 
 
-def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | None, label_field: str | None,
-                max_chars: int) -> pa.Table | None:
-    """Read a clean JSONL file column-wise with pyarrow (several times faster than row by row).
-
-    Returns None, and the caller reads the file row by row with exact per-row reasons, whenever
-    anything is unusual: a row pyarrow cannot parse, invalid UTF-8, a blank line (row numbers would
-    shift), a text that is not a string or is null, empty, too long or holds NUL, or an id or label
-    that is neither string nor integer. Ids (duplicates, re-ingest) are checked by `add_table`.
-    """
+def _read_range(path: Path, start: int, end: int, schema: pa.Schema, text_field: str, id_field: str | None,
+                label_field: str | None, max_chars: int, lines: int) -> pa.Table | None:
+    """One byte range of a JSONL file as a table with its word counts, or None if anything is unusual."""
     import pyarrow.json as pj
 
-    if path.name.lower().endswith(".gz") or path.stat().st_size > FAST_MAX_BYTES:
-        return None
-    if not peek or any(r.record is None or not isinstance(r.record.get(text_field), str) for r in peek):
-        return None
-    # Fields that hold strings in the first rows are read as strings (pyarrow would turn an ISO date
-    # string into a timestamp); anything that contradicts that makes the read fail and fall back.
-    string_fields = {k for r in peek for k, v in r.record.items() if isinstance(v, str)}
-    string_fields -= {k for r in peek for k, v in r.record.items() if v is not None and not isinstance(v, str)}
-    schema = pa.schema([(k, pa.string()) for k in sorted(string_fields)])
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = pa.py_buffer(fh.read(end - start))
     table = None
     for block in FAST_BLOCK_BYTES:
         try:
-            table = pj.read_json(path, read_options=pj.ReadOptions(block_size=block),
+            table = pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=block),
                                  parse_options=pj.ParseOptions(explicit_schema=schema,
                                                                unexpected_field_behavior="infer"))
             table.validate(full=True)  # pyarrow does not check UTF-8 while parsing
@@ -360,10 +359,9 @@ def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | No
         except (pa.ArrowException, OSError) as exc:
             if "straddl" not in str(exc):  # only a line longer than the block is worth a second try
                 return None
-    if table is None:
-        return None
-    if table.num_rows != _line_count(path) or text_field not in table.column_names:
-        return None
+    del data
+    if table is None or table.num_rows != lines or text_field not in table.column_names:
+        return None  # a blank line (pyarrow skips it, and row numbers would shift) or no text at all
     for name, field_type in zip(table.column_names, table.schema.types, strict=True):
         if pa.types.is_temporal(field_type):
             return None
@@ -385,6 +383,49 @@ def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | No
     if pc.any(pc.match_substring(text, "\x00")).as_py():
         return None
     return table.append_column("__winnow_n_words__", pa.array(words, pa.int64()))
+
+
+def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | None, label_field: str | None,
+                max_chars: int) -> Iterator[tuple[int, pa.Table, int, int]] | None:
+    """Read a clean JSONL file column-wise with pyarrow (several times faster than row by row).
+
+    Returns None, and the caller reads the file row by row with exact per-row reasons, whenever
+    anything is unusual: a row pyarrow cannot parse, invalid UTF-8, a blank line (row numbers would
+    shift), a text that is not a string or is null, empty, too long or holds NUL, or an id or label
+    that is neither string nor integer. Ids (duplicates, re-ingest) are checked by `add_table`.
+    Otherwise returns an iterator of (first row number, table, start byte, end byte) over ranges of about
+    FAST_RANGE_BYTES: every range is checked before anything is written, so a file larger than
+    that is parsed twice (once to check, once to load) and memory stays bounded.
+    """
+    if path.name.lower().endswith(".gz"):
+        return None
+    if not peek or any(r.record is None or not isinstance(r.record.get(text_field), str) for r in peek):
+        return None
+    # Fields that hold strings in the first rows are read as strings (pyarrow would turn an ISO date
+    # string into a timestamp); anything that contradicts that makes the read fail and fall back.
+    string_fields = {k for r in peek for k, v in r.record.items() if isinstance(v, str)}
+    string_fields -= {k for r in peek for k, v in r.record.items() if v is not None and not isinstance(v, str)}
+    schema = pa.schema([(k, pa.string()) for k in sorted(string_fields)])
+    ranges = _line_ranges(path, FAST_RANGE_BYTES)
+    args = (schema, text_field, id_field, label_field, max_chars)
+    tables = []
+    for start, end, lines in ranges:
+        table = _read_range(path, start, end, *args, lines)
+        if table is None:
+            return None
+        tables.append(table if len(ranges) == 1 else None)
+
+    def _tables() -> Iterator[tuple[int, pa.Table, int, int]]:
+        first = 1
+        for (start, end, lines), table in zip(ranges, tables, strict=True):
+            again = table if table is not None else _read_range(path, start, end, *args, lines)
+            if again is None:  # pragma: no cover - the file changed between the check and the load
+                raise WinnowError(f"{path.name} changed while it was being ingested; ingest it again")
+            yield first, again, start, end
+            first += lines
+        tables.clear()
+
+    return _tables()
 
 
 def check_inputs(paths: list[Path | str]) -> list[Path]:
@@ -438,11 +479,12 @@ def ingest_paths(
         if field_name and detect_format(path) == "jsonl":
             fast = _fast_jsonl(path, first, field_name, id_field, label_field, max_chars)
         if fast is not None:
-            def _prog(done: int, total: int, base: int = done_bytes, size: int = size) -> None:
-                progress(base + int(size * done / max(total, 1)), total_bytes)
+            for first_row, table, start, end in fast:
+                def _prog(done: int, total: int, base: int = done_bytes + start, span: int = end - start) -> None:
+                    progress(base + int(span * done / max(total, 1)), total_bytes)
 
-            job.add_table(path.name, src, fast, progress=_prog)
-            del fast
+                job.add_table(path.name, src, table, progress=_prog, first_row=first_row)
+                del table
         else:
             for i, row in enumerate(rows):
                 job.add(path.name, src, row)

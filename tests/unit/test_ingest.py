@@ -310,6 +310,32 @@ def test_the_columnar_path_stores_what_the_row_path_stores(tmp_path, fast_path):
                                                                  "tags": ["x", "y"], "extra": {"k": 8}}
 
 
+def test_a_file_larger_than_one_range_is_checked_whole_then_loaded_range_by_range(tmp_path, fast_path,
+                                                                                 monkeypatch):
+    import core.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "FAST_RANGE_BYTES", 500)  # about 12 lines a range
+    lines = [j({"uid": f"u{i % 90}", "text": f"line {i} of a long file"}) for i in range(100)]
+    src = write_lines(tmp_path / "long.jsonl", lines)
+    ws = Workspace.create(tmp_path / "ws")
+    report = ingest_paths(ws, [src], id_field="uid")
+    assert fast_path == [True] and len(ws.doc_files()) > 1
+    assert (report.loaded, report.quarantined) == (90, 10)
+    q = quarantine_rows(ws).sort_values("row")
+    assert list(q.row) == list(range(91, 101))  # line numbers run on across ranges
+    assert list(q.reason)[:2] == ["duplicate id (first seen at long.jsonl:1)", "duplicate id (first seen at long.jsonl:2)"]
+    plain = write_lines(tmp_path / "p" / "long.jsonl", [j({"text": f"doc {i}"}) for i in range(100)])
+    ws2 = Workspace.create(tmp_path / "ws2")
+    ingest_paths(ws2, [plain])
+    assert sorted(docs_of(ws2).id, key=lambda x: int(x.split(":")[1])) == [f"long:{i}" for i in range(1, 101)]
+    assert fast_path == [True, True]
+    blank = write_lines(tmp_path / "b" / "long.jsonl", [j({"text": f"doc {i}"}) for i in range(60)] + [""]
+                        + [j({"text": f"doc {i}"}) for i in range(61, 100)])
+    ws3 = Workspace.create(tmp_path / "ws3")
+    assert ingest_paths(ws3, [blank]).loaded == 99 and fast_path == [True, True, False]  # a blank line: row by row
+    assert "long:61" not in set(docs_of(ws3).id) and "long:62" in set(docs_of(ws3).id)
+
+
 def test_labels_and_sources(tmp_path):
     lines = [j({"text": "a", "topic": "news"}), j({"text": "b", "topic": ""}), j({"text": "c"})]
     src = write_lines(tmp_path / "l.jsonl", lines)
