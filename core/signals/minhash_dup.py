@@ -100,10 +100,17 @@ def shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np
     first = starts[doc_of] + (np.arange(total) - row_offsets[doc_of])
     span = np.minimum(lengths[doc_of], n)
     h = np.zeros(total, dtype=np.uint64)
+    full = span == n
     with np.errstate(over="ignore"):
+        starts_full = first[full]
+        acc = np.zeros(len(starts_full), dtype=np.uint64)
+        for k in range(n):  # the common case: n whole words
+            acc = acc * _PRIME + word_hash[starts_full + k]
+        h[full] = acc
+        short = np.flatnonzero(~full)  # the single shingle of a text shorter than n words
         for k in range(n):
-            inside = k < span
-            h[inside] = h[inside] * _PRIME + word_hash[first[inside] + k]
+            short = short[k < span[short]]
+            h[short] = h[short] * _PRIME + word_hash[first[short] + k]
     return h, row_offsets, lengths == 0
 
 
