@@ -112,3 +112,20 @@ def test_table_writes_parquet_and_refuses_sql(ws, capsys, tmp_path):
     assert rc == 2 and "unknown column 'nope'" in err
     rc, _, err = run(capsys, "table", "-w", str(ws.root), "--format", "parquet")
     assert rc == 2 and "--out" in err
+
+
+def test_score_started_as_a_background_job_from_the_app(ws):
+    import time
+
+    from core.jobs import read_job, start_job
+
+    job_id = start_job(ws, "score", ["score", "length", "fineweb"], title="score length, fineweb")
+    deadline = time.monotonic() + 180
+    job = read_job(ws, job_id)
+    while job and job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = read_job(ws, job_id)
+    assert job and job["status"] == "done", (job, (ws.dir("jobs") / f"{job_id}.log").read_text())
+    assert job["done"] == job["total"] == 4
+    assert set(job["result"]) == {"length", "fineweb"}
+    assert (ws.dir("signals") / "fineweb.parquet").exists()
