@@ -39,6 +39,7 @@ FORMAT = 1
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "FLOAT", "DOUBLE", "REAL")
 SNIPPET_CHARS = 400
+STATS_SAMPLE = 200_000  # percentiles (slider positions, histogram range) from at most this many rows
 GRID_STEPS = 100  # slider positions: the percentiles of the column, so each step moves about 1% of documents
 
 
@@ -363,16 +364,18 @@ def evaluate_sql(store: Store, spec: FilterSpec, ids: list[str] | None = None) -
 class _Live:
     """Per (store files, universe): per-row arrays in `scores` row order, computed by DuckDB and cached.
 
-    `flags[sql]` is the fail flag of one condition for every row; a slider move changes one condition,
+    `flags[sql]` is the fail flag of one condition for every row (packed bits, with its count); a slider move changes one condition,
     so it costs one DuckDB query over one column plus a few vector operations. `bins[...]` are the
     histogram bar of every row for one column (0: null), binned by DuckDB once.
     """
 
     MAX_FLAGS = 96
 
-    def __init__(self, universe: np.ndarray | None) -> None:
-        self.universe = universe  # bool per row, or None for every row
-        self.flags: OrderedDict[str, np.ndarray] = OrderedDict()
+    def __init__(self, rows: int, universe: np.ndarray | None) -> None:
+        self.rows = rows
+        self.universe = None if universe is None else _pack(universe)  # bits per row, or None for every row
+        self.universe_mask = universe  # the same as one bool per row
+        self.flags: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self.bins: dict[tuple, np.ndarray] = {}
         self.all_counts: dict[tuple, np.ndarray] = {}
         self.kept: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
@@ -406,9 +409,11 @@ def _live(store: Store, ids: list[str] | None) -> _Live:
     key = "all" if ids is None else hashlib.sha1("\n".join(map(str, ids)).encode()).hexdigest()
     live = lives.get(key)
     if live is None:
-        universe = None if ids is None else np.asarray(_row_ids(store).isin(pd.Index([str(i) for i in ids])))
+        row_ids = _row_ids(store)
+        universe = None if ids is None else np.asarray(row_ids.isin(pd.Index([str(i) for i in ids])))
+        fresh = _Live(len(row_ids), universe)
         with _CACHE_LOCK:
-            live = lives.setdefault(key, _Live(universe))
+            live = lives.setdefault(key, fresh)
             while len(lives) > 5:  # all documents and a few recent map selections
                 lives.pop(next(k for k in lives if k != "all"))
     return live
@@ -425,13 +430,33 @@ def _column_arrays(store: Store, exprs: list[str], uses_facets: bool) -> list[np
     return [np.asarray(got[f"x{i}"]) for i in range(len(exprs))]
 
 
-def _flags(store: Store, live: _Live, conds: list[Condition]) -> list[np.ndarray]:
+def _pack(mask: np.ndarray) -> np.ndarray:
+    """A bool per row -> bits in uint64 words (zero padding), so a pass over a million rows is ~16k words."""
+    packed = np.packbits(mask.astype(bool, copy=False))
+    pad = (-len(packed)) % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros(pad, dtype=np.uint8)])
+    return packed.view(np.uint64)
+
+
+def _bits(words: np.ndarray) -> int:
+    return int(np.bitwise_count(words).sum())
+
+
+def _unpack(words: np.ndarray, n: int) -> np.ndarray:
+    return np.unpackbits(words.view(np.uint8), count=n).view(bool)
+
+
+def _flags(store: Store, live: _Live, conds: list[Condition]) -> list[tuple[np.ndarray, int]]:
+    """(packed fail bits, failing count within the universe) per condition; missing ones in one query."""
     with live.lock:
         missing = [c for c in conds if c.fail not in live.flags]
         if missing:
             uses = any(c.reason in ("source", "label") for c in missing)
             for c, arr in zip(missing, _column_arrays(store, [c.fail for c in missing], uses), strict=True):
-                live.flags[c.fail] = arr.astype(bool, copy=False)
+                bits = _pack(arr)
+                count = _bits(bits if live.universe is None else bits & live.universe)
+                live.flags[c.fail] = (bits, count)
         out = []
         for c in conds:
             live.flags.move_to_end(c.fail)
@@ -442,7 +467,7 @@ def _flags(store: Store, live: _Live, conds: list[Condition]) -> list[np.ndarray
 
 
 def _kept_mask(store: Store, live: _Live, conds: list[Condition]) -> tuple[np.ndarray, dict[str, int], dict[str, int]]:
-    """(kept per row, first failing counts, failing counts), from the cached flags."""
+    """(kept bits, first failing counts, failing counts), from the cached flags: a few bit operations each."""
     key = tuple(c.fail for c in conds)
     with live.lock:
         if key in live.kept:
@@ -450,17 +475,15 @@ def _kept_mask(store: Store, live: _Live, conds: list[Condition]) -> tuple[np.nd
             mask, first, failing = live.kept[key]
             return mask, dict(first), dict(failing)
     flags = _flags(store, live, conds)
-    n = len(_row_ids(store)) if live.universe is None else len(live.universe)
-    remaining = live.universe.copy() if live.universe is not None else np.ones(n, dtype=bool)
+    remaining = live.universe.copy() if live.universe is not None else _pack(np.ones(live.rows, dtype=bool))
     first, failing = {}, {}
-    before = int(np.count_nonzero(remaining))
-    for c, f in zip(conds, flags, strict=True):
-        failing[c.reason] = int(np.count_nonzero(f if live.universe is None else f & live.universe))
-        np.greater(remaining, f, out=remaining)  # remaining AND NOT f
-        after = int(np.count_nonzero(remaining))
+    before = _bits(remaining)
+    for c, (f, count) in zip(conds, flags, strict=True):
+        failing[c.reason] = count
+        remaining &= ~f
+        after = _bits(remaining)
         first[c.reason] = before - after
         before = after
-    remaining.flags.writeable = False
     with live.lock:
         live.kept[key] = (remaining, first, failing)
         while len(live.kept) > 4:
@@ -477,9 +500,9 @@ def evaluate(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Ev
     """
     conds = conditions(store, spec)
     live = _live(store, ids)
-    total = len(_row_ids(store)) if live.universe is None else int(np.count_nonzero(live.universe))
+    total = live.rows if live.universe is None else _bits(live.universe)
     kept, first, failing = _kept_mask(store, live, conds)
-    return Evaluation(total=total, kept=int(np.count_nonzero(kept)), first=first, failing=failing)
+    return Evaluation(total=total, kept=_bits(kept), first=first, failing=failing)
 
 
 def kept_ids(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> list[str]:
@@ -521,12 +544,17 @@ def column_stats(store: Store, columns: list[str]) -> dict[str, ColumnStats]:
         if unknown:
             raise WinnowError(f"no score column {', '.join(unknown)} in this workspace")
         qs = "[" + ", ".join(str(i / GRID_STEPS) for i in range(GRID_STEPS + 1)) + "]"
-        parts = []
+        exact, quant = [], []
         for i, c in enumerate(todo):
             q = f"s.{ident(c)}::DOUBLE"
-            parts.append(f"count({q}) AS n{i}, min({q}) AS lo{i}, max({q}) AS hi{i}, "
-                         f"quantile_cont({q}, 0.995) AS p{i}, quantile_disc({q}, {qs}) AS g{i}")
-        row = _run(store, f"SELECT {', '.join(parts)} FROM scores s", None).iloc[0]
+            exact.append(f"count({q}) AS n{i}, min({q}) AS lo{i}, max({q}) AS hi{i}")
+            quant.append(f"quantile_cont({q}, 0.995) AS p{i}, quantile_disc({q}, {qs}) AS g{i}")
+        row = _run(store, f"SELECT {', '.join(exact)} FROM scores s", None).iloc[0]
+        # percentiles from a fixed sample when the corpus is large: slider steps need not be exact
+        rows = store.scalar("SELECT count(*) FROM scores")
+        src = ("scores s" if rows <= STATS_SAMPLE else
+               f"(SELECT * FROM scores USING SAMPLE reservoir({STATS_SAMPLE} ROWS) REPEATABLE (42)) s")
+        row = pd.concat([row, _run(store, f"SELECT {', '.join(quant)} FROM {src}", None).iloc[0]])
         for i, c in enumerate(todo):
             n = int(row[f"n{i}"])
             is_int = types[c].upper() in NUMERIC_TYPES[:8]
@@ -534,7 +562,9 @@ def column_stats(store: Store, columns: list[str]) -> dict[str, ColumnStats]:
                 cache[c] = ColumnStats(c, is_int, 0, None, None, None, None, [])
                 continue
             lo, hi, p995 = float(row[f"lo{i}"]), float(row[f"hi{i}"]), float(row[f"p{i}"])
-            grid = sorted({float(v) for v in row[f"g{i}"] if v is not None and math.isfinite(v)} | {lo, hi})
+            grid = sorted({float(v) for v in (row[f"g{i}"] if row[f"g{i}"] is not None else [])
+                           if v is not None and math.isfinite(v)} | {lo, hi})
+            p995 = p995 if math.isfinite(p995) else hi
             hist_hi = p995 if (hi - lo) > 0 and (p995 - lo) < 0.5 * (hi - lo) else hi
             cache[c] = ColumnStats(c, is_int, n, lo, hi, lo, hist_hi, grid)
     return {c: cache[c] for c in columns}
@@ -583,7 +613,7 @@ def histograms(store: Store, spec: FilterSpec | None, columns: list[str], ids: l
                 live.bins[keys[c]] = arr.astype(np.int16, copy=False)
     kept = None
     if spec is not None:
-        kept, _, _ = _kept_mask(store, live, conditions(store, spec))
+        kept = _unpack(_kept_mask(store, live, conditions(store, spec))[0], live.rows)
     out = {}
     for c in columns:
         if c not in shape:
@@ -594,7 +624,7 @@ def histograms(store: Store, spec: FilterSpec | None, columns: list[str], ids: l
         with live.lock:
             counts = live.all_counts.get(keys[c])
             if counts is None:
-                counts = np.bincount(b if live.universe is None else b[live.universe], minlength=n + 1)[1:]
+                counts = np.bincount(b if live.universe is None else b[live.universe_mask], minlength=n + 1)[1:]
                 live.all_counts[keys[c]] = counts
         frame = pd.DataFrame({"start": [start + k * width for k in range(n)],
                               "end": [start + (k + 1) * width for k in range(n)], "all": counts.astype(int)})

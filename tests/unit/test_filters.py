@@ -245,3 +245,19 @@ def test_controls_follow_the_declarations(scored):
     assert sc.rules == ["too_short", "too_many_digits", "no_x"]
     stats = F.column_stats(store, [W])[W]
     assert (stats.min, stats.max, stats.is_int) == (1, 5, True) and stats.grid == [1, 2, 3, 4, 5]
+
+
+def test_cli_lists_shows_and_prints_ids(scored, capsys):
+    from core.cli import main
+
+    ws, store = scored
+    F.save_filter(ws, "published", published(store, ws).model_copy(update={"description": "the defaults"}))
+    assert main(["filter", "list", "--workspace", str(ws.root)]) == 0
+    assert "keeps 6 of 10" in capsys.readouterr().out
+    assert main(["filter", "show", "published", "--workspace", str(ws.root)]) == 0
+    out = capsys.readouterr().out
+    assert "keeps 6 of 10 documents (60.0%)" in out and "3 <= tiny_rules__words" in out
+    assert main(["filter", "ids", "published", "--workspace", str(ws.root)]) == 0
+    assert sorted(capsys.readouterr().out.split()) == ["d0", "d5", "d6", "d7", "d8", "d9"]
+    assert main(["filter", "show", "missing", "--workspace", str(ws.root)]) == 2
+    assert "no saved filter named 'missing'" in capsys.readouterr().err
