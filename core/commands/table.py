@@ -33,7 +33,7 @@ WHERE_HELP = """\
   COL startswith TEXT
   COL in A,B,C        one of the comma-separated values (also: not in)
   COL is null         also: is not null  (e.g. a rule signal's *_reason is null = kept)
-COL is any column of --columns' list (document columns or NAME__COLUMN score columns). Values are
+COL is any document column or NAME__COLUMN score column (see --list-columns). Values are
 bound parameters, never pasted into SQL; quote values with spaces ('lorem ipsum').
 
 examples:

@@ -129,3 +129,16 @@ def test_score_started_as_a_background_job_from_the_app(ws):
     assert job["done"] == job["total"] == 4
     assert set(job["result"]) == {"length", "fineweb"}
     assert (ws.dir("signals") / "fineweb.parquet").exists()
+
+
+def test_table_applies_a_saved_filter(ws, capsys):
+    from core.filters import FilterSpec, Range, save_filter
+
+    run(capsys, "score", "-w", str(ws.root), "length", "--quiet")
+    save_filter(ws, "long", FilterSpec(thresholds={"length__n_words": Range(min=10)}))
+    rc, out, _ = run(capsys, "table", "-w", str(ws.root), "--columns", "id", "--filter", "long")
+    assert rc == 0 and _csv(out)["id"].tolist() == ["good", "dup", "hashes"]
+    rc, out, _ = run(capsys, "table", "-w", str(ws.root), "--columns", "id", "--filter", "long", "--where", "id != dup")
+    assert _csv(out)["id"].tolist() == ["good", "hashes"]
+    rc, _, err = run(capsys, "table", "-w", str(ws.root), "--columns", "id", "--filter", "nope")
+    assert rc == 2 and "no saved filter named 'nope'" in err
