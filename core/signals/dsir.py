@@ -12,6 +12,7 @@ without hashing again; the fitted bucket counts are written beside the result
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -61,31 +62,36 @@ class DSIR(CorpusSignal):
         scratch = Path(ctx.scratch) if ctx.scratch else None
         progress(0, total)
 
-        # 1. featurise the pool once (batches already checkpointed are read back, not hashed again); only
-        #    the bucket totals stay in memory, the per-document counts wait on disk for step 3
+        # 1. featurise the pool once, streaming (batches already checkpointed are read back, not hashed
+        #    again); only the bucket totals stay in memory, the per-occurrence buckets wait on disk for step 3
         ids: list[str] = []
-        todo: list[tuple[int, list[str]]] = []
         totals: dict[int, np.ndarray] = {}
         n_tok: dict[int, np.ndarray] = {}
         kept: dict[int, dsir.Features] = {}  # only when there is no scratch folder to checkpoint to
-        for i, batch in enumerate(ctx.docs(("id", "text"), self.batch_size)):
-            ids.extend(batch["id"].astype(str).tolist())
-            cached = _load_batch(scratch, i)
-            if cached is not None:
-                totals[i], n_tok[i] = cached.totals(), cached.n_tokens
-            else:
-                todo.append((i, batch["text"].fillna("").astype(str).tolist()))
-        done = sum(len(v) for v in n_tok.values())
-        progress(done, total)
-        feats = dsir.featurize_batches((texts for _, texts in todo), p.ngrams, p.num_buckets, workers)
-        for (i, _), f in zip(todo, feats, strict=True):
+        waiting: deque[int] = deque()  # batch numbers handed to the featuriser, in order
+        done = [0]
+
+        def batches_to_featurize():
+            for i, batch in enumerate(ctx.docs(("id", "text"), self.batch_size)):
+                ids.extend(batch["id"].astype(str).tolist())
+                cached = _load_batch(scratch, i)
+                if cached is not None:
+                    totals[i], n_tok[i] = cached.totals(), cached.n_tokens
+                    done[0] += len(batch)
+                    progress(done[0], total)
+                    continue
+                waiting.append(i)
+                yield batch["text"].fillna("").astype(str).tolist()
+
+        for f in dsir.featurize_batches(batches_to_featurize(), p.ngrams, p.num_buckets, workers):
+            i = waiting.popleft()
             totals[i], n_tok[i] = f.totals(), f.n_tokens
             if scratch is None:
                 kept[i] = f
             else:
                 _save_batch(scratch, i, f)
-            done += len(f)
-            progress(done, total)
+            done[0] += len(f)
+            progress(done[0], total)
 
         # 2. fit the two bucket distributions
         order = sorted(totals)

@@ -131,3 +131,43 @@ def test_batches_holding_every_separator_character_still_count_right():
     f = dsir.featurize(texts)
     np.testing.assert_array_equal(f.counts.toarray(), np.stack([dsir.ngram_counts(t) for t in texts]))
     np.testing.assert_array_equal(dsir.featurize(texts[1:]).counts.toarray(), f.counts.toarray()[1:])
+
+
+def test_signal_in_parallel_resumes_from_its_checkpoints_after_a_cancel(make_ws, monkeypatch):
+    from core.errors import Cancelled
+    from core.signals import dsir as dsir_signal
+    from core.targets import add_reference_text
+
+    rng = np.random.default_rng(1)
+    vocab = ["market", "shares", "goal", "match", "chip", "phone", "the", "a", "of", "."]
+    docs = [{"id": f"d{i}", "text": " ".join(rng.choice(vocab, 30))} for i in range(40)]
+    ws = make_ws(docs, id_field="id")
+    add_reference_text(ws, "tech", "chip phone chip\nphone the chip")
+    monkeypatch.setattr(dsir_signal.DSIR, "batch_size", 10)
+    serial = pq.read_table(run_signal(ws, "dsir", target="tech").path).to_pandas()
+
+    monkeypatch.setattr(dsir_signal, "PARALLEL_MIN_DOCS", 1)  # a process pool, even for 40 documents
+    calls = []
+
+    def cancel_after_two_batches(done, total):
+        calls.append(done)
+        if done >= 20 and done < total:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        run_signal(ws, "dsir", target="tech", force=True, progress=cancel_after_two_batches)
+    partial = list((ws.dir("signals") / ".partial").rglob("dsir-features-*.npz"))
+    assert len(partial) >= 2
+    featurized = []
+    real = dsir.featurize_batches
+
+    def counting(batches, *args):
+        for f in real(batches, *args):
+            featurized.append(len(f))
+            yield f
+
+    monkeypatch.setattr(dsir, "featurize_batches", counting)
+    resumed = run_signal(ws, "dsir", target="tech", force=True)
+    assert sum(featurized) <= 40 - 10 * len(partial)  # checkpointed batches are read back, not hashed again
+    again = pq.read_table(resumed.path).to_pandas()
+    pd.testing.assert_frame_equal(again, serial)
