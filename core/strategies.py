@@ -81,9 +81,15 @@ def largest_remainder(weights: np.ndarray, k: int, caps: np.ndarray) -> np.ndarr
     return quotas
 
 
-def balanced_quotas(groups: pd.Series, k: int, quota: str) -> dict[str, int]:
-    """{group: how many to take}: equal shares, or shares proportional to group size; capped by size."""
+def balanced_quotas(groups: pd.Series, k: int, quota: str, rng: np.random.Generator | None = None) -> dict[str, int]:
+    """{group: how many to take}: equal shares, or shares proportional to group size; capped by size.
+
+    Units left after the whole shares go to the largest remainders; ties (e.g. 10 documents over 30
+    equal groups) go to groups in a seeded random order when `rng` is given, else in name order.
+    """
     sizes = groups.value_counts(sort=False).sort_index()
+    if rng is not None:
+        sizes = sizes.iloc[rng.permutation(len(sizes))]
     weights = np.ones(len(sizes)) if quota == "equal" else sizes.to_numpy(dtype=float)
     q = largest_remainder(weights, k, sizes.to_numpy())
     return dict(zip(sizes.index.astype(str), q.tolist(), strict=True))
@@ -263,7 +269,7 @@ def balance_groups(p: Pick) -> pd.Series:
 
 def pick_cluster_balanced(p: Pick) -> Picked:
     groups = balance_groups(p)
-    quotas = balanced_quotas(groups, p.k(), p.recipe.quota)
+    quotas = balanced_quotas(groups, p.k(), p.recipe.quota, p.rng)
     score = p.score() if p.recipe.score else None
     values = groups.to_numpy()
     chosen = []
