@@ -335,7 +335,15 @@ def card(s: F.Slider) -> None:
             st.plotly_chart(histogram(s, frame, rng, enabled), width="stretch", key=f"hist_{s.column}",
                             config={"displayModeBar": False})
         verb = {"min": "keep ≥", "max": "keep ≤", "range": "keep between"}[s.mode]
-        st.select_slider(verb, options=opts, key=f"thr_{s.column}", format_func=fmt, disabled=not enabled,
+        # value= decides whether Streamlit treats it as a range; pass the current one (taken out of
+        # session_state, so Streamlit does not warn about a value set twice).
+        current = st.session_state.pop(f"thr_{s.column}", None)
+        if current is None:
+            current = slider_state(s, rng, opts)
+        elif isinstance(current, list):
+            current = tuple(current)
+        st.select_slider(verb, options=opts, value=current, key=f"thr_{s.column}", format_func=fmt,
+                         disabled=not enabled,
                          help=f"values {fmt(cs.min)} … {fmt(cs.max)}; each step is about 1% of the documents. "
                               "At the end of the scale the side is open.")
         drops = ev.failing.get(F.reason_name(s.column), 0) if rng is not None and enabled else 0
