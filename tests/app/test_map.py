@@ -12,6 +12,7 @@ import pytest
 from core.embed import compute_embeddings
 from core.ingest import ingest_paths
 from core.mapping import build_map
+from core.signals.runner import run_signal
 from core.workspace import Workspace
 from tests.conftest import write_jsonl
 
@@ -40,6 +41,7 @@ def mapped_ws(tmp_path_factory) -> Workspace:
     ingest_paths(ws, [write_jsonl(root / "in" / "news.jsonl", records())], id_field="id", label_field="topic")
     compute_embeddings(ws)
     build_map(ws, method="pca", clusters=3, seed=0)
+    run_signal(ws, "length")
     return ws
 
 
@@ -88,6 +90,12 @@ def test_colour_by_source_label_and_a_score(mapped_ws, open_page):
     assert not at.exception
     names = {t["name"] for t in _chart_spec(at)["data"]}
     assert names == set(TOPICS)
+    assert "length__n_words" in options
+    at.selectbox(key="map_colour").select("length__n_words").run()
+    assert not at.exception
+    (trace,) = _chart_spec(at)["data"]  # one trace on a colour scale, every document on it
+    assert _n(trace["x"]) == 61 and trace["marker"]["colorbar"]["title"]["text"] == "n_words"
+    assert "length__n_words = " in trace["hovertext"][0]
 
 
 def test_a_cluster_becomes_the_filter_that_browse_applies(mapped_ws, open_page):
