@@ -42,8 +42,8 @@ def training_dynamics(X: np.ndarray, y: np.ndarray, cfg: DynamicsConfig = Dynami
     el2n, forgetting, never_learned, aum, vog (all floats except never_learned)."""
     import torch
 
-    X = np.asarray(X, dtype=np.float32)
-    y = np.asarray(y, dtype=np.int64)
+    X = np.array(X, dtype=np.float32)  # a writable copy (embeddings may be a read-only memory map)
+    y = np.array(y, dtype=np.int64)
     n, d = X.shape
     n_classes = int(y.max()) + 1 if n else 0
     xt, yt = torch.from_numpy(X), torch.from_numpy(y)

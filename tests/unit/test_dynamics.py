@@ -54,3 +54,20 @@ def test_auroc_known_values():
     assert auroc(np.array([1, 2, 3, 4]), np.array([0, 0, 1, 1])) == 1.0
     assert auroc(np.array([4, 3, 2, 1]), np.array([0, 0, 1, 1])) == 0.0
     assert auroc(np.array([1, 1, 1, 1]), np.array([0, 1, 0, 1])) == 0.5
+
+
+def test_planted_label_flips_in_the_demo_rank_high(demo_embedded):
+    import pandas as pd
+
+    from core.signals.runner import read_sidecar, run_signal
+
+    res = run_signal(demo_embedded, "dynamics", {"seeds": 1, "epochs": 6})
+    scores = pd.read_parquet(res.path)
+    planted = pd.read_parquet(demo_embedded.root / "planted.parquet")
+    labelled = scores[scores["el2n"].notna()]
+    flipped = labelled["id"].isin(planted.loc[planted["kind"] == "label_flip", "id"]).to_numpy()
+    assert flipped.sum() >= 10
+    assert auroc(labelled["el2n"].to_numpy(float), flipped) > 0.8
+    assert auroc(-labelled["aum"].to_numpy(float), flipped) > 0.8
+    assert scores["el2n"].isna().sum() == len(scores) - len(labelled)  # unlabelled documents get no score
+    assert read_sidecar(demo_embedded, "dynamics")["details"]["labelled_documents"] == len(labelled)
