@@ -38,16 +38,16 @@ class DSIRParams(Params):
 @register
 class DSIR(CorpusSignal):
     name = "dsir"
-    version = "1"
+    version = "2"
     description = "DSIR log importance weight: how much more likely a document's hashed n-grams are under the target than the pool"
     reference = "Xie et al. 2023, Data Selection for Language Models via Importance Resampling; PyPI data-selection (HashedNgramDSIR)"
     columns = (
         Column("log_weight", "float", "log p_target(x) / p_raw(x) under hashed unigram+bigram models (higher = more like the target)",
                better="higher"),
         Column("log_weight_per_ngram", "float", "log_weight divided by the document's n-gram count: "
-               "the same evidence without the length (the sum favours short documents)", better="higher"),
+               "the same evidence without the length (the sum grows with it)", better="higher"),
         Column("n_tokens", "int", "WordPunct tokens; documents below min_length are dropped by the reference",
-               better="higher", keep_min="min_length", rule="too_short"),
+               keep_min="min_length", rule="too_short"),
     )
     needs = frozenset({"text", "target"})
     Params = DSIRParams
