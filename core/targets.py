@@ -248,7 +248,9 @@ def reference_from_filter(
     `limit` keeps a seeded random sample of that many. The examples keep their document ids, so a
     signal can tell that a document is itself an example.
     """
-    from core.store import Store
+    import duckdb
+
+    from core.store import sql_str
 
     kind = check_kind(kind)
     safe_name(name, kind[:-1] + " name")
@@ -257,15 +259,20 @@ def reference_from_filter(
                           "would not tell one document from another)")
     if limit is not None and limit < 1:
         raise WinnowError("--limit must be at least 1")
-    store = Store(ws)
+    files = ws.doc_files()
+    if not files:
+        raise WinnowError("the workspace has no documents yet: ingest some with `python -m core ingest`")
+    con = duckdb.connect(":memory:")
+    con.execute(f"CREATE VIEW docs AS SELECT * FROM read_parquet([{', '.join(sql_str(f) for f in files)}], "
+                "union_by_name=true)")
     where, params = [], []
     for col, values in (("label", labels), ("source", sources), ("id", ids)):
         if values:
             where.append(f"{col} IN ({', '.join('?' * len(values))})")
             params.extend(str(v) for v in values)
-    df = store.df(f"SELECT id, text, label, source FROM docs WHERE {' AND '.join(where)} ORDER BY id", params)
+    df = con.execute(f"SELECT id, text, label, source FROM docs WHERE {' AND '.join(where)} ORDER BY id", params).df()
     if df.empty:
-        have = {"labels": _distinct(store, "label"), "sources": _distinct(store, "source")}
+        have = {"labels": _distinct(con, "label"), "sources": _distinct(con, "source")}
         raise WinnowError(
             "no document matches " + ", ".join(f"{k}={v}" for k, v in (("label", labels), ("source", sources)) if v)
             + f" (labels: {', '.join(have['labels']) or 'none'}; sources: {', '.join(have['sources']) or 'none'})"
@@ -276,8 +283,9 @@ def reference_from_filter(
     return ReferenceReport(name, kind, out, len(df), labels=_label_counts(df))
 
 
-def _distinct(store, col: str) -> list[str]:
-    return [str(v) for v in store.df(f"SELECT DISTINCT {col} AS v FROM docs WHERE {col} IS NOT NULL ORDER BY 1")["v"]][:20]
+def _distinct(con, col: str) -> list[str]:
+    rows = con.execute(f"SELECT DISTINCT {col} FROM docs WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 20").fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def _label_counts(df: pd.DataFrame) -> dict[str, int]:
