@@ -1,0 +1,117 @@
+"""Small figures the Compare page needs on top of core/compare.py and core/proxy.py.
+
+- `selection_stamps`: what a cached comparison depends on (a selection saved again under the same name
+  changes its stamp, so the page never shows the old figures).
+- `restrict`: each selection's documents inside the map selection (the map filter applies everywhere).
+- `overlap_counts`: |A ∩ B| for the heatmap's hover text beside the Jaccard index.
+- `coverage_shares`: documents per cluster as a share of each selection, so selections of different
+  sizes can be read on one axis.
+- `proxy_request`: the CLI arguments of a proxy job and the key its result is saved under, made from
+  the same values so the page finds what the job wrote (core/commands/compare.py computes the key
+  from the arguments as given).
+- `proxy_final_vs_baseline`: the final (100%) proxy numbers with the difference to the random baseline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.compare import Subset
+from core.workspace import Workspace
+
+
+def selection_stamps(ws: Workspace, names: Sequence[str]) -> tuple:
+    """(name, json mtime_ns, parquet mtime_ns, sizes) of each selection: changes when one is saved again."""
+    from core.select import selection_paths
+
+    out = []
+    for name in names:
+        stamp: list[Any] = [name]
+        for path in selection_paths(ws, name):
+            st = path.stat() if path.exists() else None
+            stamp += [st.st_mtime_ns, st.st_size] if st else [None, None]
+        out.append(tuple(stamp))
+    return tuple(out)
+
+
+def subsets_key(subsets: Sequence[Subset]) -> str:
+    """A short digest of the subsets' names and ids (a cache key that does not hash long id lists twice)."""
+    h = hashlib.sha1()
+    for s in subsets:
+        h.update(f"{s.name}\x00{int(s.baseline)}\x00{len(s.ids)}\x00".encode())
+        h.update("\x1f".join(s.ids).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()[:16]
+
+
+def restrict(subsets: Sequence[Subset], ids: Sequence[str] | None) -> list[Subset]:
+    """Each subset's ids that are also in `ids` (order kept); the subsets unchanged when `ids` is None."""
+    if ids is None:
+        return list(subsets)
+    keep = set(map(str, ids))
+    return [Subset(s.name, [i for i in s.ids if i in keep], s.baseline) for s in subsets]
+
+
+def overlap_counts(subsets: Sequence[Subset]) -> pd.DataFrame:
+    """Documents shared by each pair of subsets (the diagonal is each subset's size)."""
+    sets = [set(s.ids) for s in subsets]
+    names = [s.name for s in subsets]
+    m = np.array([[len(a & b) for b in sets] for a in sets], dtype=np.int64)
+    return pd.DataFrame(m, index=names, columns=names)
+
+
+def coverage_shares(per_cluster: pd.DataFrame) -> pd.DataFrame:
+    """Documents per cluster (rows) as a share of each selection's documents (columns sum to 1; 0 if empty)."""
+    totals = per_cluster.sum(axis=0)
+    return per_cluster.div(totals.where(totals > 0, 1), axis=1).astype(float)
+
+
+def proxy_request(names: Sequence[str], *, baseline: bool, baseline_seed: int, heldout: str | None,
+                  target: str | None, fractions: Sequence[float], seeds: Sequence[int]) -> list[str]:
+    """argv of `python -m core compare ... --proxy` for these settings (workspace and job id are added by the job)."""
+    argv = ["compare", *names, "--proxy", "--baseline-seed", str(int(baseline_seed)),
+            "--fractions", ",".join(_num(f) for f in sorted(fractions)),
+            "--seeds", ",".join(str(int(s)) for s in seeds)]
+    if heldout:
+        argv += ["--heldout", heldout]
+    if target:
+        argv += ["--target", target]
+    if not baseline:
+        argv.append("--no-baseline")
+    return argv
+
+
+def proxy_result_key(ws: Workspace, names: Sequence[str], *, baseline: bool, baseline_seed: int,
+                     heldout: str | None, target: str | None, fractions: Sequence[float],
+                     seeds: Sequence[int]) -> str:
+    """The key the job started with `proxy_request(...)` saves its result under."""
+    from core.proxy import proxy_key
+
+    return proxy_key(ws, list(names), baseline, heldout, target, [float(f) for f in fractions],
+                     [int(s) for s in seeds], int(baseline_seed))
+
+
+def _num(f: float) -> str:
+    return format(float(f), "g")
+
+
+def proxy_final_vs_baseline(final: pd.DataFrame, baseline: str | None) -> pd.DataFrame:
+    """The final proxy table plus `<metric> vs random` (selection − baseline) for each metric present."""
+    out = final.copy()
+    if baseline is None or out.empty or baseline not in set(out["selection"]):
+        return out
+    base = out.set_index("selection").loc[baseline]
+    for metric in ("accuracy", "macro_f1", "perplexity"):
+        if metric in out.columns:
+            out[f"{metric} vs random"] = out[metric] - float(base[metric])
+    return out
+
+
+def curve_frame(result: dict[str, Any], task: str) -> pd.DataFrame:
+    """The learning-curve points of one proxy task (selection, fraction, documents, <metric>_mean/_std)."""
+    return pd.DataFrame((result.get(task) or {}).get("curves") or [])
