@@ -21,7 +21,8 @@ from core.progress import Progress
 from core.signals.base import Column, CorpusSignal, Params, register
 from core.signals.context import SignalContext
 
-CHUNK = 8_192  # documents per similarity block (bounds memory at CHUNK x target examples)
+CHUNK = 8_192  # documents per similarity block, fewer for a large target (a block holds at most ~200 MB)
+BLOCK_FLOATS = 50_000_000
 
 
 class RDSParams(Params):
@@ -52,8 +53,9 @@ def max_similarity(
     self_rows = [(i, pos[d]) for i, d in enumerate(doc_ids) if d in pos] if exclude_self else []
     self_rows_arr = np.array(self_rows, dtype=np.int64).reshape(-1, 2)
     ex = examples.astype(np.float32).T
-    for start in range(0, n, CHUNK):
-        stop = min(start + CHUNK, n)
+    chunk = max(64, min(CHUNK, BLOCK_FLOATS // max(ex.shape[1], 1)))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
         sims = docs[start:stop] @ ex
         sel = self_rows_arr[(self_rows_arr[:, 0] >= start) & (self_rows_arr[:, 0] < stop)]
         if len(sel):

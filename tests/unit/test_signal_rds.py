@@ -65,3 +65,17 @@ def test_bbc_tech_target_ranks_tech_articles_first_on_the_demo(demo_embedded):
     auc = roc_auc_score(df["label"] == "tech", df["similarity"])
     print(f"rds bbc_tech on the demo: AUC tech vs rest {auc:.3f}")
     assert auc >= 0.85
+
+
+def test_blocks_and_self_exclusion_give_the_plain_max(monkeypatch):
+    from core.signals import rds
+
+    monkeypatch.setattr(rds, "CHUNK", 3)  # several blocks, a self-match inside the second one
+    rng = np.random.default_rng(0)
+    docs, examples = rng.normal(size=(10, 4)).astype(np.float32), rng.normal(size=(3, 4)).astype(np.float32)
+    best, arg = rds.max_similarity(docs, examples, [str(i) for i in range(10)], ["x", "4", "y"], True,
+                                   lambda done, total: None)
+    sims = docs @ examples.T
+    sims[4, 1] = -np.inf
+    np.testing.assert_allclose(best, sims.max(axis=1), rtol=1e-6)
+    assert (arg == sims.argmax(axis=1)).all()
