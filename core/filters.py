@@ -635,6 +635,13 @@ def histograms(store: Store, spec: FilterSpec | None, columns: list[str], ids: l
 
 
 # -- dropped documents to read -------------------------------------------------------------------
+def _show(store: Store, column: str) -> str:
+    """SQL: a column's value as short text (4 significant digits for fractions)."""
+    if score_types(store).get(column, "").upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return f"printf('%.4g', s.{ident(column)})"
+    return f"s.{ident(column)}::VARCHAR"
+
+
 def dropped_samples(store: Store, spec: FilterSpec, ids: list[str] | None = None, per_reason: int = 3,
                     by: Literal["first", "failing"] = "first", chars: int = SNIPPET_CHARS) -> pd.DataFrame:
     """A few dropped documents per reason: reason, id, source, value (what failed), text (the start).
@@ -648,7 +655,7 @@ def dropped_samples(store: Store, spec: FilterSpec, ids: list[str] | None = None
     values = []
     for i, c in enumerate(conds):
         if c.columns:
-            shown = " || ', ' || ".join(f"'{split_column(col)[1]}=' || coalesce(s.{ident(col)}::VARCHAR, 'null')"
+            shown = " || ', ' || ".join(f"'{split_column(col)[1]}=' || coalesce({_show(store, col)}, 'null')"
                                         for col in c.columns)
         else:
             shown = "coalesce(f.source, 'null')" if c.reason == "source" else "coalesce(f.label, 'null')"

@@ -128,6 +128,14 @@ def slider_state(s: F.Slider, spec_range: F.Range | None, options: list[float]) 
     return lo if s.mode == "min" else hi if s.mode == "max" else (lo, hi)
 
 
+VALUES = "scores_values"  # every control's value, kept while its signal is not on screen
+
+
+def put(key: str, value) -> None:
+    st.session_state[key] = value
+    st.session_state.setdefault(VALUES, {})[key] = value
+
+
 def apply_spec(spec: F.FilterSpec, *, published: bool = False) -> None:
     """Put every widget where `spec` says (or at the published thresholds)."""
     for col, s in sliders.items():
@@ -135,11 +143,11 @@ def apply_spec(spec: F.FilterSpec, *, published: bool = False) -> None:
         rng = spec.thresholds.get(col)
         if published and s.rule:
             rng = F.Range(min=s.default[0], max=s.default[1]) if any(v is not None for v in s.default) else None
-        st.session_state[f"thr_{col}"] = slider_state(s, rng, opts)
+        put(f"thr_{col}", slider_state(s, rng, opts))
         if s.rule:
-            st.session_state[f"use_{col}"] = rng is not None if not published else True
+            put(f"use_{col}", rng is not None if not published else True)
     for col, t in toggles.items():
-        st.session_state[f"rule_{col}"] = (t.default if published else col in spec.rules)
+        put(f"rule_{col}", t.default if published else col in spec.rules)
     if not published:
         st.session_state["scores_sources"] = list(spec.sources)
         st.session_state["scores_labels"] = list(spec.labels)
@@ -169,15 +177,21 @@ def load_saved(name: str) -> None:
 
 
 def ensure_state() -> None:
-    """Widgets of a hidden signal lose their state; bring them back at the published thresholds."""
+    """Streamlit forgets the state of widgets it did not draw (another signal on screen): restore
+    their last values, or the published thresholds; then remember every value for next time."""
+    saved_state = st.session_state.setdefault(VALUES, {})
     for col, s in sliders.items():
         if f"thr_{col}" not in st.session_state:
             rng = F.Range(min=s.default[0], max=s.default[1]) if s.rule and s.default != (None, None) else None
-            st.session_state[f"thr_{col}"] = slider_state(s, rng, options_for(s))
+            st.session_state[f"thr_{col}"] = saved_state.get(f"thr_{col}", slider_state(s, rng, options_for(s)))
         if s.rule and f"use_{col}" not in st.session_state:
-            st.session_state[f"use_{col}"] = True
+            st.session_state[f"use_{col}"] = saved_state.get(f"use_{col}", True)
     for col, t in toggles.items():
-        st.session_state.setdefault(f"rule_{col}", t.default)
+        if f"rule_{col}" not in st.session_state:
+            st.session_state[f"rule_{col}"] = saved_state.get(f"rule_{col}", t.default)
+    for key in [*(f"thr_{c}" for c in sliders), *(f"use_{c}" for c in sliders if sliders[c].rule),
+                *(f"rule_{c}" for c in toggles)]:
+        saved_state[key] = st.session_state[key]
 
 
 if "scores_initialised" not in st.session_state or st.session_state.get("scores_keys") != keys:
@@ -193,11 +207,12 @@ if flash:
     (st.success if flash[0] == "success" else st.error)(flash[1])
 summary = st.container(border=True)
 
-top1, top2, top3 = st.columns([4, 1.3, 1.3])
-chosen = top1.multiselect("Signals", keys, key="scores_signals", help="which signals' thresholds apply and are shown")
-top2.button("Published thresholds", on_click=reset_to_published, key="scores_reset", width="stretch",
-            help="every rule on, at the threshold its paper or reference implementation uses")
-log_y = top3.toggle("Log counts", key="scores_log", help="a logarithmic count axis shows the small bars of long tails")
+chosen = st.multiselect("Signals in the filter", keys, key="scores_signals",
+                        help="the thresholds and rules of these signals apply; the others are ignored")
+top1, top2 = st.columns([3, 1])
+top1.button("Reset to the published thresholds", on_click=reset_to_published, key="scores_reset",
+            help="every rule on, at the threshold its paper or reference implementation uses; no source or label filter")
+log_y = top2.toggle("Log counts", key="scores_log", help="a logarithmic count axis shows the small bars of long tails")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -256,7 +271,12 @@ except WinnowError as exc:
     st.error(str(exc))
     st.stop()
 
-shown_columns = [s.column for k in chosen for s in by_key[k].sliders]
+if st.session_state.get("scores_view") not in chosen:
+    st.session_state["scores_view"] = chosen[0] if chosen else None
+view = st.segmented_control("Show the thresholds of", chosen, key="scores_view",
+                            help="one signal at a time on screen; every signal in the filter applies")
+shown = [view] if view else []
+shown_columns = [s.column for k in shown for s in by_key[k].sliders]
 overlay = ev.total <= OVERLAY_MAX_DOCS
 hists = F.histograms(store, spec if overlay else None, shown_columns, map_ids)
 
@@ -274,7 +294,7 @@ with summary:
     elif active.empty:
         st.caption("No document fails any threshold or rule in use.")
     else:
-        chart_col, table_col = st.columns([3, 2])
+        chart_col = st.container()
         fig = go.Figure()
         fig.add_bar(y=active["reason"], x=active["first"], orientation="h", name="first failing rule",
                     marker_color=DROPPED_COLOR)
@@ -285,8 +305,9 @@ with summary:
                           xaxis_title="documents")
         chart_col.plotly_chart(fig, width="stretch", key="scores_reasons_chart")
         table = active.rename(columns={"first": "first failing", "failing": "failing (any)"})
+        table_col = st.expander("Drop reasons as a table")
         table_col.dataframe(table, hide_index=True, width="stretch", key="scores_reasons_table")
-        table_col.caption("Rules are checked in the order their signals declare them; a document counts once under "
+        chart_col.caption("Rules are checked in the order their signals declare them; a document counts once under "
                           "'first failing' and under every rule it fails in 'failing (any)'.")
 st.sidebar.metric("Kept by the Scores filter", f"{ev.kept:,}", f"{100 * ev.kept_share:.1f}% of {ev.total:,}",
                   delta_color="off", help="stays in view while you move sliders further down the page")
@@ -347,19 +368,26 @@ def card(s: F.Slider) -> None:
                          help=f"values {fmt(cs.min)} … {fmt(cs.max)}; each step is about 1% of the documents. "
                               "At the end of the scale the side is open.")
         drops = ev.failing.get(F.reason_name(s.column), 0) if rng is not None and enabled else 0
-        note = f"drops {drops:,}" if rng is not None and enabled else ("off" if not enabled else "open: keeps all")
-        if s.default != (None, None):
-            note += " · published: " + " … ".join("open" if v is None else fmt(v) for v in s.default)
+        note = (f"fails {drops:,} documents" if rng is not None and enabled
+                else "rule off" if not enabled else "open: keeps all")
+        lo, hi = s.default
+        if lo is not None or hi is not None:
+            published = f"{fmt(lo)} … {fmt(hi)}" if lo is not None and hi is not None else \
+                f"≥ {fmt(lo)}" if lo is not None else f"≤ {fmt(hi)}"
+            note += f" · published: {published}"
         if cs.clipped:
             note += f" · bars end at {fmt(cs.hist_hi)} (max {fmt(cs.max)})"
         st.caption(note)
 
 
-for key in chosen:
+for key in shown:
     sc = by_key[key]
     st.subheader(key)
     if sc.description:
         st.caption(sc.description)
+    if overlay and sc.sliders:
+        st.caption(":green[■] kept by the whole filter · :red[■] dropped (by this or any other rule) · "
+                   "shaded: outside this threshold")
     if sc.stale:
         st.warning(f"{key} was computed before the documents last changed: new documents have no values "
                    "(they pass its thresholds). Recompute it under 'Compute signals'.")
@@ -392,9 +420,11 @@ else:
     per = g2.number_input("Examples per reason", 1, 20, 3, key="scores_sample_n")
     samples = F.dropped_samples(store, spec, map_ids, per_reason=int(per),
                                 by="first" if by.startswith("first") else "failing")
-    st.dataframe(samples, hide_index=True, width="stretch", key="scores_samples",
-                 column_config={"text": st.column_config.TextColumn("text (start)", width="large")})
-    pick = st.selectbox("Read one whole", samples["id"].unique().tolist(), index=None, key="scores_read",
+    st.dataframe(samples[["reason", "value", "text", "id", "source"]], hide_index=True, width="stretch",
+                 key="scores_samples", column_config={
+                     "text": st.column_config.TextColumn("text (start)", width="large"),
+                     "value": st.column_config.TextColumn("why", help="the value that failed the threshold")})
+    pick = st.selectbox("Read a dropped document in full", samples["id"].unique().tolist(), index=None, key="scores_read",
                         placeholder="choose a document id")
     if pick:
         doc = get_doc(store, pick)
