@@ -108,11 +108,14 @@ def all_points(root: str, signature: tuple) -> tuple[np.ndarray, np.ndarray, np.
 @st.cache_data(show_spinner=False, max_entries=4)
 def drawn_points(root: str, signature: tuple, limit: int) -> pd.DataFrame:
     """The points drawn individually (all, or a fixed sample by id hash), with hover snippets."""
+    # pick the points first, then read (the start of) only their texts
     return store.df(f"""
-        SELECT s.id, s.map__x AS x, s.map__y AS y, s.map__cluster AS cluster, d.source,
-               coalesce(d.label, '(none)') AS label, left(regexp_replace(d.text, '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS snippet
-        FROM scores s JOIN docs d USING (id)
-        WHERE s.map__x IS NOT NULL ORDER BY hash(s.id) LIMIT ?""", [int(limit)])
+        WITH pick AS (
+            SELECT id, map__x AS x, map__y AS y, map__cluster AS cluster FROM scores
+            WHERE map__x IS NOT NULL ORDER BY hash(id) LIMIT ?)
+        SELECT p.id, p.x, p.y, p.cluster, d.source, coalesce(d.label, '(none)') AS label,
+               left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS snippet
+        FROM pick p JOIN docs d USING (id) ORDER BY hash(p.id)""", [int(limit)])
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -246,7 +249,7 @@ else:
             hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
         ))
     else:
-        categorical(values.astype(str).where(values.notna(), "(no value)"))
+        categorical(values.astype(str).where(values.notna(), "(none)"))
 
 # The view: UMAP puts small disconnected groups far from the rest, which would squeeze the map into a
 # corner. The first view stops at 3 interquartile ranges beyond the quartiles (a wide Tukey fence) on an
@@ -368,8 +371,9 @@ with left:
         st.switch_page("pages/2_browse.py")
 with right:
     sample = store.df(f"""
-        SELECT d.id, d.source, left(regexp_replace(d.text, '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS text
-        FROM scores s JOIN docs d USING (id) WHERE s.map__cluster = ? ORDER BY hash(d.id) LIMIT 10""", [c])
+        WITH pick AS (SELECT id FROM scores WHERE map__cluster = ? ORDER BY hash(id) LIMIT 10)
+        SELECT d.id, d.source, left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS text
+        FROM pick p JOIN docs d USING (id) ORDER BY hash(d.id)""", [c])
     st.dataframe(sample, hide_index=True, width="stretch", key="map_cluster_sample", height=38 + 35 * len(sample),
                  column_config={"id": st.column_config.TextColumn("id", width="small"),
                                 "source": st.column_config.TextColumn("source", width="small"),
