@@ -96,3 +96,24 @@ def test_no_signals_offers_to_compute(make_ws, open_page):
     at = open_page(bare, "4_scores")
     assert not at.exception
     assert any("No signals computed yet" in i.value for i in at.info)
+
+
+def test_thresholds_of_a_signal_off_screen_still_apply_and_are_kept(ws, open_page):
+    # a second signal file (not registered: its numbers get range sliders)
+    import pyarrow as pa
+
+    from core.workspace import write_parquet
+
+    ids = [d["id"] for d in DOCS]
+    write_parquet(pa.table({"id": ids, "score": [float(i) for i in range(10)]}), ws.dir("signals") / "extra.parquet")
+    at = open_page(ws, "4_scores")
+    assert at.segmented_control(key="scores_view").value == "extra"  # signals in name order
+    at.segmented_control(key="scores_view").set_value("tiny_rules").run()
+    at.select_slider(key=f"thr_{W}").set_value(5.0).run()
+    assert metric(at, "Kept") == "3"
+    at.segmented_control(key="scores_view").set_value("extra").run()
+    assert metric(at, "Kept") == "3"  # the words threshold still applies while off screen
+    at.select_slider(key="thr_extra__score").set_range(0.0, 7.0).run()
+    assert metric(at, "Kept") == "2"  # d8 (score 8) goes too
+    at.segmented_control(key="scores_view").set_value("tiny_rules").run()
+    assert at.select_slider(key=f"thr_{W}").value == 5.0 and metric(at, "Kept") == "2"
