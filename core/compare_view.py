@@ -115,3 +115,31 @@ def proxy_final_vs_baseline(final: pd.DataFrame, baseline: str | None) -> pd.Dat
 def curve_frame(result: dict[str, Any], task: str) -> pd.DataFrame:
     """The learning-curve points of one proxy task (selection, fraction, documents, <metric>_mean/_std)."""
     return pd.DataFrame((result.get(task) or {}).get("curves") or [])
+
+
+def view_range(values: np.ndarray, fence: float = 3.0) -> list[float] | None:
+    """The first view of one map axis: quartiles ± `fence` IQR (a wide Tukey fence, as on the Map page), or None
+    when every point is inside it. UMAP puts small far-away groups that would squeeze the map into a corner."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < 50:
+        return None
+    q1, q3 = np.quantile(v, [0.25, 0.75])
+    lo, hi = max(v.min(), q1 - fence * (q3 - q1)), min(v.max(), q3 + fence * (q3 - q1))
+    if lo <= v.min() and hi >= v.max():
+        return None
+    pad = 0.04 * (hi - lo or 1.0)
+    return [float(lo - pad), float(hi + pad)]
+
+
+def shared_bins(values: np.ndarray, nbins: int = 40) -> dict[str, float] | None:
+    """One set of histogram bins (start, end, size) for every selection, so overlaid bars line up."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if hi == lo:
+        return {"start": lo - 0.5, "end": hi + 0.5, "size": 1.0 / max(1, nbins)}
+    size = (hi - lo) / nbins
+    return {"start": lo, "end": hi + size * 1e-6, "size": size}

@@ -210,11 +210,12 @@ else:
     kind = s2.radio("Draw as", ["histogram", "violin"], horizontal=True, key="cmp_score_kind")
     vals = _score_values(root, sig, key, column, subsets)
     fig = go.Figure()
+    bins = cv.shared_bins(vals["value"].to_numpy())
     for name in order:
         v = vals.loc[vals["selection"] == name, "value"]
         if kind == "histogram":
-            fig.add_trace(go.Histogram(x=v, name=name, marker_color=colour[name], opacity=0.55, nbinsx=40,
-                                       histnorm="percent"))
+            fig.add_trace(go.Histogram(x=v, name=name, marker_color=colour[name], opacity=0.5, xbins=bins,
+                                       autobinx=False, histnorm="percent"))
         else:
             fig.add_trace(go.Violin(y=v, name=name, line_color=colour[name], box_visible=True, meanline_visible=True,
                                     points=False))
@@ -224,7 +225,8 @@ else:
                       yaxis={"title": "% of the selection" if kind == "histogram" else column})
     st.plotly_chart(fig, key="cmp_score_chart", config={"displayModeBar": False})
     stats = vals.groupby("selection", sort=False)["value"].describe(percentiles=[0.1, 0.5, 0.9])
-    stats = stats.reindex(order).reset_index().rename(columns={"count": "documents with a value"})
+    stats = (stats.reindex(order).drop(columns=["min", "max"]).reset_index()
+             .rename(columns={"count": "documents with a value", "50%": "median"}))
     st.dataframe(stats, hide_index=True, width="stretch", key="cmp_score_stats",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in stats.columns if c not in ("selection", "documents with a value")})
@@ -315,10 +317,12 @@ else:
                 customdata=pts[["documents"]].to_numpy(),
                 hovertemplate=f"{name}<br>%{{x:.0%}} = %{{customdata[0]:,.0f}} documents<br>{metric} %{{y:.3f}}"
                               "<extra></extra>"), row=1, col=c)
-        fig.update_xaxes(title_text="share of the selection trained on", tickformat=".0%", row=1, col=c)
+        fig.update_xaxes(title_text="share of the selection trained on", tickformat=".0%", row=1, col=c,
+                         tickvals=result["fractions"])
     fig.update_layout(height=360, margin={"l": 0, "r": 0, "t": 30, "b": 0}, legend={"orientation": "h", "y": -0.25})
     st.plotly_chart(fig, key="cmp_proxy_curves", config={"displayModeBar": False})
     final = cv.proxy_final_vs_baseline(final_table(result), result.get("baseline"))
+    final = final.drop(columns=[c for c in final.columns if c.endswith("_std") and not final[c].fillna(0).any()])
     st.caption("At 100% of each selection: mean ± std over seeds (at 100% every seed trains on the same documents, so "
                "the spread is usually 0; the error bars above show it at the smaller sizes). 'vs random' is the "
                "difference to the random baseline: higher accuracy and macro-F1 are better, lower perplexity is.")
@@ -352,16 +356,23 @@ if "map__x" not in store.score_columns:
             icon=":material/scatter_plot:")
 else:
     everything, pts = _map_points(root, sig, key, subsets)
-    fig = make_subplots(rows=1, cols=len(order), subplot_titles=order, horizontal_spacing=0.02)
-    for c, name in enumerate(order, start=1):
+    per_row = 3 if len(order) > 2 else len(order)
+    n_rows = -(-len(order) // per_row)
+    fig = make_subplots(rows=n_rows, cols=per_row, subplot_titles=order, horizontal_spacing=0.02,
+                        vertical_spacing=0.08)
+    xr, yr = cv.view_range(everything["x"].to_numpy()), cv.view_range(everything["y"].to_numpy())
+    for k, name in enumerate(order):
+        r, c = k // per_row + 1, k % per_row + 1
         fig.add_trace(go.Scattergl(x=everything["x"], y=everything["y"], mode="markers", hoverinfo="skip",
-                                   marker={"size": 2, "color": BACKGROUND}, showlegend=False), row=1, col=c)
+                                   marker={"size": 3, "color": BACKGROUND}, showlegend=False), row=r, col=c)
         mine = pts[pts["selection"] == name]
         fig.add_trace(go.Scattergl(x=mine["x"], y=mine["y"], mode="markers", name=name, showlegend=False,
-                                   marker={"size": 3, "color": colour[name], "opacity": 0.8}, text=mine["id"],
-                                   hovertemplate="%{text}<extra>" + name + "</extra>"), row=1, col=c)
-        fig.update_xaxes(visible=False, row=1, col=c)
-        fig.update_yaxes(visible=False, row=1, col=c)
-    fig.update_layout(height=330, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+                                   marker={"size": 4, "color": colour[name], "opacity": 0.85}, text=mine["id"],
+                                   hovertemplate="%{text}<extra>" + name + "</extra>"), row=r, col=c)
+        fig.update_xaxes(visible=False, row=r, col=c, **({"range": xr} if xr else {}))
+        fig.update_yaxes(visible=False, row=r, col=c, **({"range": yr} if yr else {}))
+    fig.update_layout(height=300 * n_rows + 40, margin={"l": 0, "r": 0, "t": 30, "b": 0},
+                      plot_bgcolor="white")
     st.plotly_chart(fig, key="cmp_map", config={"displayModeBar": False})
-    st.caption("Grey: every document on the map; coloured: the selection's documents.")
+    st.caption("Grey: every document on the map; coloured: the selection's documents. The first view leaves out a few "
+               "far-away points, as the Map page does.")
