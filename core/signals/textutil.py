@@ -80,6 +80,12 @@ class NgramIndex:
         self.lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=self.n)
         self.vocab_size = max(len(vocab), 1)
         self._cache: dict[int, np.ndarray] = {}
+        self._distinct: dict[int, bool] = {1: len(vocab) == self.n}
+
+    def distinct(self, n: int) -> bool:
+        """True when no n-gram occurs twice (then no longer n-gram does either)."""
+        self.gram_ids(n)
+        return self._distinct[n]
 
     def gram_ids(self, n: int) -> np.ndarray:
         """One integer per n-gram position: equal n-grams get equal ids."""
@@ -87,16 +93,20 @@ class NgramIndex:
             return self._cache[n]
         m = self.n - n + 1
         if m <= 0:
-            out = np.empty(0, dtype=np.int64)
+            out, distinct = np.empty(0, dtype=np.int64), True
         elif n == 1:
-            out = self.ids
+            out, distinct = self.ids, self._distinct[1]
         else:
-            # Pairwise-combine ids of (n-1)-grams and the next word; re-number with np.unique to stay in int64.
             prev = self.gram_ids(n - 1)[:m]
-            pair = prev * self.vocab_size + self.ids[n - 1 : n - 1 + m]
-            _, out = np.unique(pair, return_inverse=True)
-            out = out.astype(np.int64)
+            if self._distinct[n - 1]:  # distinct prefixes: every n-gram is new, no need to compare
+                out, distinct = np.arange(m, dtype=np.int64), True
+            else:
+                # Pairwise-combine ids of (n-1)-grams and the next word; re-number with np.unique to stay in int64.
+                pair = prev * self.vocab_size + self.ids[n - 1 : n - 1 + m]
+                uniq, out = np.unique(pair, return_inverse=True)
+                out, distinct = out.astype(np.int64), len(uniq) == m
         self._cache[n] = out
+        self._distinct[n] = distinct
         return out
 
     def gram_chars(self, n: int) -> np.ndarray:
@@ -112,6 +122,8 @@ class NgramIndex:
         g = self.gram_ids(n)
         if len(g) == 0:
             return 0
+        if self._distinct[n]:  # every n-gram once: the first one is the "most common"
+            return int(self.gram_chars(n)[0]) + (n - 1)
         counts = np.bincount(g)
         best = int(counts.max())
         first_pos = np.flatnonzero(counts[g] == best)[0]  # Counter.most_common: first inserted among ties
@@ -122,10 +134,7 @@ class NgramIndex:
         """datatrove find_all_duplicate: characters in repeated n-grams, skipping ahead n words after a repeat."""
         g = self.gram_ids(n)
         m = len(g)
-        if m == 0:
-            return 0
-        counts = np.bincount(g)
-        if counts.max() < 2:
+        if m == 0 or self._distinct[n]:
             return 0
         chars = self.gram_chars(n)
         # Before the first position whose n-gram occurred earlier, every n-gram is simply added to the set.
