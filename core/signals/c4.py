@@ -60,7 +60,7 @@ EXTRAS = (
 @register
 class C4(RuleSignal):
     name = "c4"
-    version = "1"
+    version = "2"
     description = "C4 rules: lines with terminal punctuation and 3+ words; no lorem ipsum, no '{', 5+ sentences"
     reference = "Raffel et al. 2020 (T5/C4), section 2.2; datatrove C4QualityFilter"
     Params = C4Params

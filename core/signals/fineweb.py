@@ -43,7 +43,7 @@ RULES = (
 @register
 class FineWeb(RuleSignal):
     name = "fineweb"
-    version = "1"
+    version = "2"
     description = "FineWeb quality rules: terminal punctuation, short lines, duplicated lines, newlines per word"
     reference = "Penedo et al. 2024 (FineWeb), section 3.3; datatrove FineWebQualityFilter"
     Params = FineWebParams

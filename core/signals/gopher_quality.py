@@ -53,7 +53,7 @@ RULES = (
 @register
 class GopherQuality(RuleSignal):
     name = "gopher_quality"
-    version = "1"
+    version = "2"
     description = "Gopher quality rules: length, mean word length, symbols, bullets, ellipses, alphabetic words, stop words"
     reference = "Rae et al. 2021 (Gopher), Appendix A; datatrove GopherQualityFilter"
     Params = GopherQualityParams

@@ -62,7 +62,7 @@ RULES = (
 @register
 class GopherRepetition(RuleSignal):
     name = "gopher_repetition"
-    version = "1"
+    version = "2"
     description = "Gopher repetition rules: repeated lines and paragraphs, top 2-4-grams, repeated 5-10-grams"
     reference = "Rae et al. 2021 (Gopher), Table A1; datatrove GopherRepetitionFilter"
     Params = GopherRepetitionParams
