@@ -143,3 +143,13 @@ def shared_bins(values: np.ndarray, nbins: int = 40) -> dict[str, float] | None:
         return {"start": lo - 0.5, "end": hi + 0.5, "size": 1.0 / max(1, nbins)}
     size = (hi - lo) / nbins
     return {"start": lo, "end": hi + size * 1e-6, "size": size}
+
+
+def labelled_targets(ws: Workspace) -> list[str]:
+    """Targets with a `label` column: the sets the classifier proxy can be scored on."""
+    import pyarrow.parquet as pq
+
+    from core.targets import list_references, reference_path
+
+    return [name for name in list_references(ws, "targets")
+            if "label" in pq.read_schema(reference_path(ws, name, "targets")).names]

@@ -17,8 +17,9 @@ from plotly.subplots import make_subplots
 
 from core import compare as cmp
 from core import compare_view as cv
+from core.embed import available_models
 from core.errors import WinnowError
-from core.proxy import PROXY_FRACTIONS, PROXY_SEEDS, final_table, labelled_target, load_proxy_result
+from core.proxy import PROXY_FRACTIONS, PROXY_SEEDS, final_table, load_proxy_result
 from core.select import list_selections, load_selection
 from core.targets import list_references
 from ui.jobs import job_panel
@@ -269,15 +270,20 @@ st.caption("Train the same small model on each selection at several sizes and se
            "data: **logistic regression on the embeddings** (accuracy and macro-F1 on a held-out labelled set) and "
            "an **interpolated Kneser-Ney bigram language model** (perplexity on the target; lower is better). "
            "It runs in the background; the learning curves appear here when it finishes.")
-default_heldout = labelled_target(ws) if targets else None
+has_embeddings = bool(available_models(ws))
+labelled = cv.labelled_targets(ws)
 with st.expander("Proxy settings"):
     p1, p2 = st.columns(2)
-    heldout = p1.selectbox("Held-out labelled set (classifier)", targets, key="cmp_heldout",
-                           index=targets.index(default_heldout) if default_heldout in targets else None,
-                           placeholder="none: no classifier", help="a target with a label column")
-    lm_target = p2.selectbox("Target for the language model's perplexity", targets, key="cmp_lm_target",
-                             index=targets.index(kl_target) if kl_target in targets else None,
-                             placeholder="none: no language model")
+    heldout = lm_target = None
+    if labelled:
+        heldout = p1.selectbox("Held-out labelled set (classifier)", labelled, key="cmp_heldout",
+                               help="a target with a label column; workspace documents with the same text are "
+                                    "left out of training")
+    else:
+        p1.caption("No target has labels, so there is no classifier proxy (add a target with a label column).")
+    if targets:
+        lm_target = p2.selectbox("Target for the language model's perplexity", targets, key="cmp_lm_target",
+                                 index=targets.index(kl_target) if kl_target in targets else 0)
     p3, p4 = st.columns(2)
     fractions = p3.multiselect("Training sizes (share of each selection)", FRACTION_CHOICES,
                                default=list(PROXY_FRACTIONS), key="cmp_fractions", format_func=lambda f: f"{f:.0%}")
@@ -288,12 +294,17 @@ seeds = list(range(n_seeds))
 request = {"baseline": with_baseline, "baseline_seed": baseline_seed, "heldout": heldout, "target": lm_target,
            "fractions": fractions, "seeds": seeds}
 argv = cv.proxy_request(names, **request)
-can_run = bool(heldout or lm_target)
+why_not = None
+if not targets:
+    why_not = ("The proxy needs a set to score on: add a target (`python -m core target add --workspace W NAME FILE`), "
+               "with a label column for the classifier.")
+elif heldout and not has_embeddings:
+    why_not = ("The classifier proxy trains on document embeddings and there are none yet: compute them on the Map "
+               "page (or `python -m core embed --workspace W`), then run the proxy.")
 job_panel(ws, "compare", argv, title=f"Proxy evaluation: {', '.join(names)}", button="Run the proxy evaluation",
-          key="cmp_proxy", disabled=not can_run,
-          help=None if can_run else "needs a held-out labelled set or a target (Proxy settings)")
-if not can_run:
-    st.caption("The proxy needs something to score on: a held-out labelled set or a target (see Proxy settings).")
+          key="cmp_proxy", disabled=why_not is not None, help=why_not)
+if why_not:
+    st.warning(why_not, icon=":material/info:")
 result = load_proxy_result(ws, cv.proxy_result_key(ws, names, **request))
 if result is None:
     st.caption("Not run yet for these selections and settings.")

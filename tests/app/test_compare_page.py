@@ -105,8 +105,10 @@ def test_two_selections_side_by_side(two_selections, open_page):
     assert any("no map yet" in i.value.lower() and "python -m core map" in i.value for i in at.info)
     cov = frame_with(at, "covered").set_index("selection")
     assert cov.loc["tech", "covered"] == "1 / 5"  # one label (tech) of the five topics
-    # no proxy run yet
+    # no proxy run yet, and the classifier proxy cannot run before there are embeddings: it says so
     assert any("Not run yet" in c.value for c in at.caption)
+    assert at.button(key="start_cmp_proxy").disabled
+    assert any("python -m core embed" in w.value for w in at.warning)
 
 
 def test_without_the_baseline_there_is_no_kl_reduction(two_selections, open_page):
@@ -160,3 +162,20 @@ def test_proxy_job_draws_learning_curves(make_ws, tmp_path, open_page):
     # the target's texts are like d55/d57: the language model trained on the late documents is the better one
     assert final.loc["late", "perplexity"] < final.loc["early", "perplexity"]
     assert final.loc[cmp.BASELINE, "perplexity vs random"] == 0
+
+
+def test_the_map_selection_limits_the_figures(make_ws, tmp_path, open_page):
+    from tests.unit.select_helpers import make_select_ws
+
+    ws = make_select_ws(make_ws, tmp_path)
+    write_selection(ws, "early", [f"d{i:02d}" for i in range(20)], {"strategy": "all"})
+    write_selection(ws, "late", [f"d{i:02d}" for i in range(40, 60)], {"strategy": "all"})
+    at = open_page(ws, "7_compare")
+    at.toggle(key="cmp_baseline").set_value(False).run()
+    assert metric_values(at)["early"][0] == "20 docs"
+    at.session_state["map_filter"] = {"ids": [f"d{i:02d}" for i in range(10, 50)], "label": "cluster 1"}
+    at.run()
+    assert not at.exception and not at.error
+    m = metric_values(at)
+    assert m["early"][0] == "10 docs" and m["late"][0] == "10 docs"
+    assert any("inside the map selection (cluster 1)" in c.value for c in at.caption)
