@@ -457,10 +457,11 @@ def ingest_paths(
     text_field_arg = text_field
     job = None
     done_bytes = 0
+    # Every input is opened and its fields checked before anything is written: an input refused
+    # (not what its name says, corrupt, no such field) leaves the workspace as it was.
+    opened = []
     for path in paths:
-        src = source or _default_source(path)
-        rows = read_any(path)
-        first, rows = _peek(rows, 200)
+        first, rows = _peek(read_any(path), 200)
         records = [r.record for r in first if r.record is not None]
         field_name = text_field_arg or guess_text_field(records)
         if records and field_name is None:
@@ -470,6 +471,9 @@ def ingest_paths(
         for name, value in (("id", id_field), ("label", label_field)):
             if records and value and value not in {k for r in records for k in r}:
                 raise WinnowError(f"{path.name}: no {name} field {value!r}; the fields are: {_fields(records)}")
+        opened.append((path, first, rows, field_name))
+    for path, first, rows, field_name in opened:
+        src = source or _default_source(path)
         if job is None:
             job = _Ingest(ws, text_field=field_name, id_field=id_field, label_field=label_field, max_chars=max_chars)
         job.text_field = field_name or "text"

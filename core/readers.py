@@ -62,6 +62,10 @@ def detect_format(path: Path) -> str:
     )
 
 
+def _json_type(obj: Any) -> str:
+    return "null" if obj is None else type(obj).__name__
+
+
 def _excerpt(raw: bytes | str) -> str:
     if isinstance(raw, bytes):
         raw = raw[: EXCERPT * 4].decode("utf-8", errors="replace")
@@ -107,7 +111,7 @@ def read_jsonl(path: Path) -> Iterator[Row]:
             yield Row(line_no, None, f"malformed JSON: {exc.args[0] if exc.args else exc}", _excerpt(raw))
             continue
         if not isinstance(obj, dict):
-            yield Row(line_no, None, f"line is a JSON {type(obj).__name__}, not an object", _excerpt(raw))
+            yield Row(line_no, None, f"line is a JSON {_json_type(obj)}, not an object", _excerpt(raw))
             continue
         yield Row(line_no, obj, offset=offset)
 
@@ -140,7 +144,7 @@ def read_json(path: Path) -> Iterator[Row]:
         if isinstance(item, dict):
             yield Row(i, item)
         else:
-            yield Row(i, None, f"item is a JSON {type(item).__name__}, not an object", _excerpt(orjson.dumps(item)))
+            yield Row(i, None, f"item is a JSON {_json_type(item)}, not an object", _excerpt(orjson.dumps(item)))
 
 
 def read_csv(path: Path, delimiter: str) -> Iterator[Row]:
@@ -276,7 +280,23 @@ def _check_not_binary(path: Path, fmt: str) -> None:
     if path.name.lower().endswith(".gz"):
         if not head.startswith(b"\x1f\x8b"):
             raise WinnowError(f"{path.name} is named .gz but is not gzip data")
+        _check_gzip(path)
         return
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise WinnowError(f"{path.name} is named .{fmt} but looks like {what}")
+
+
+def _check_gzip(path: Path) -> None:
+    """Refuse a gzip file whose data is damaged (bad deflate data or checksum): what it decompresses to
+    before the damage is found may already be garbage, so no row of it can be trusted. A file that only
+    ends early is accepted: the rows before the cut are intact, and the reader quarantines the cut."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+    except EOFError:
+        return
+    except (gzip.BadGzipFile, zlib.error, OSError) as exc:
+        raise WinnowError(f"{path.name} is corrupt ({exc}): nothing was loaded from it, since its text cannot be "
+                          "trusted; get a fresh copy of the file") from None
