@@ -96,6 +96,8 @@ def run_signal(
     progress: Progress = no_progress,
     force: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> SignalResult:
     started = time.monotonic()
     sig = get(name)(params)
@@ -110,7 +112,15 @@ def run_signal(
     scratch = ws.dir("signals") / ".partial" / f"{key}-{work_key(fingerprint)}"
     ctx = SignalContext(ws, name, target=target, benchmark=benchmark, scratch=scratch)
     check_needs(sig, ctx)
-    if isinstance(sig, BatchSignal):
+    if engine not in ("local", "ray"):
+        raise WinnowError(f"unknown engine {engine!r}: use local or ray")
+    if engine == "ray" and not isinstance(sig, BatchSignal):
+        raise WinnowError(f"{name} needs the whole corpus at once and runs on one machine: drop --engine ray")
+    if engine == "ray":
+        from core import ray_engine
+
+        result = ray_engine.signal_batches(sig, ws, progress, address, workers)
+    elif isinstance(sig, BatchSignal):
         result = _run_batches(sig, ctx, progress, workers)
     elif isinstance(sig, CorpusSignal):
         scratch.mkdir(parents=True, exist_ok=True)
