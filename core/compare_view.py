@@ -73,14 +73,18 @@ def coverage_shares(per_cluster: pd.DataFrame) -> pd.DataFrame:
 
 def proxy_request(names: Sequence[str], *, baseline: bool, baseline_seed: int, heldout: str | None,
                   target: str | None, fractions: Sequence[float], seeds: Sequence[int]) -> list[str]:
-    """argv of `python -m core compare ... --proxy` for these settings (workspace and job id are added by the job)."""
+    """argv of `python -m core compare ... --proxy` for these settings (workspace and job id are added by the job).
+
+    Written in the order and number format the compare command records in its job (core/commands/compare.py),
+    so the page can tell that the running job is the one for these settings.
+    """
     argv = ["compare", *names, "--proxy", "--baseline-seed", str(int(baseline_seed)),
-            "--fractions", ",".join(_num(f) for f in sorted(fractions)),
+            "--fractions", ",".join(str(float(f)) for f in sorted(fractions)),
             "--seeds", ",".join(str(int(s)) for s in seeds)]
-    if heldout:
-        argv += ["--heldout", heldout]
     if target:
         argv += ["--target", target]
+    if heldout:
+        argv += ["--heldout", heldout]
     if not baseline:
         argv.append("--no-baseline")
     return argv
@@ -94,10 +98,6 @@ def proxy_result_key(ws: Workspace, names: Sequence[str], *, baseline: bool, bas
 
     return proxy_key(ws, list(names), baseline, heldout, target, [float(f) for f in fractions],
                      [int(s) for s in seeds], int(baseline_seed))
-
-
-def _num(f: float) -> str:
-    return format(float(f), "g")
 
 
 def proxy_final_vs_baseline(final: pd.DataFrame, baseline: str | None) -> pd.DataFrame:

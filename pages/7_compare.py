@@ -301,13 +301,15 @@ if not targets:
 elif heldout and not has_embeddings:
     why_not = ("The classifier proxy trains on document embeddings and there are none yet: compute them on the Map "
                "page (or `python -m core embed --workspace W`), then run the proxy.")
-job_panel(ws, "compare", argv, title=f"Proxy evaluation: {', '.join(names)}", button="Run the proxy evaluation",
+latest = job_panel(ws, "compare", argv, title=f"Proxy evaluation: {', '.join(names)}", button="Run the proxy evaluation",
           key="cmp_proxy", disabled=why_not is not None, help=why_not)
 if why_not:
     st.warning(why_not, icon=":material/info:")
 result = load_proxy_result(ws, cv.proxy_result_key(ws, names, **request))
+running_here = bool(latest and latest.get("argv") == argv and latest["status"] in ("queued", "running"))
 if result is None:
-    st.caption("Not run yet for these selections and settings.")
+    st.caption("Running: the learning curves appear here when it finishes." if running_here
+               else "Not run yet for these selections and settings.")
 else:
     st.caption(f"Result from {result.get('created', '?')} · sizes "
                + ", ".join(f"{f:.0%}" for f in result["fractions"]) + f" · seeds {result['seeds']}")

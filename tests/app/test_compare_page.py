@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from core import compare as cmp
+from core import compare_view as cv
 from core.jobs import list_jobs
 from core.store import Store
 from core.workspace import Workspace, write_json, write_parquet
@@ -153,6 +154,9 @@ def test_proxy_job_draws_learning_curves(make_ws, tmp_path, open_page):
             break
         time.sleep(0.5)
     assert jobs[0]["status"] == "done", jobs[0].get("error")
+    # the job records the arguments the page asked for (how the page knows a running job is for these settings)
+    assert jobs[0]["argv"] == cv.proxy_request(["early", "late"], baseline=True, baseline_seed=0, heldout=None,
+                                               target="late", fractions=[0.1, 0.25, 0.5, 1.0], seeds=[0, 1, 2])
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     curves = plotly_spec(at, "cmp_proxy_curves")["data"]
