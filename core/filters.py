@@ -21,6 +21,7 @@ import math
 import threading
 import time
 import weakref
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,12 +315,6 @@ def _kept_sql(conds: list[Condition]) -> str:
     return "NOT (" + " OR ".join(c.fail for c in conds) + ")" if conds else "true"
 
 
-def _first_sql(conds: list[Condition]) -> str:
-    if not conds:
-        return "NULL::INTEGER"
-    return "CASE " + " ".join(f"WHEN {c.fail} THEN {i}" for i, c in enumerate(conds)) + " END"
-
-
 @dataclass
 class Evaluation:
     total: int  # documents considered (all, or the map selection)
@@ -507,6 +502,13 @@ def evaluate(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Ev
 
 def kept_ids(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> list[str]:
     """The ids a filter keeps (within `ids` when given), in `scores` order. Selections call this."""
+    live = _live(store, ids)
+    kept = _unpack(_kept_mask(store, live, conditions(store, spec))[0], live.rows)
+    return _row_ids(store)[kept].tolist()
+
+
+def kept_ids_sql(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> list[str]:
+    """The same as kept_ids, in one query without the cache (the reference)."""
     conds = conditions(store, spec)
     df = _run(store, f"SELECT s.id FROM {_base(store, spec, ids)} WHERE {_kept_sql(conds)}", ids)
     return df["id"].astype(str).tolist()
@@ -648,10 +650,29 @@ def dropped_samples(store: Store, spec: FilterSpec, ids: list[str] | None = None
     """A few dropped documents per reason: reason, id, source, value (what failed), text (the start).
 
     `by="first"`: grouped by the first failing reason; `"failing"`: every reason a document fails.
-    The same documents come back for the same filter (ordered by a hash of the id), so reading is stable.
+    The documents are drawn from the cached per-row flags with a generator seeded by the reason, so the
+    same filter shows the same documents; then one query reads their values and text.
     """
     conds = conditions(store, spec)
     if not conds:
+        return pd.DataFrame(columns=["reason", "id", "source", "value", "text"])
+    live = _live(store, ids)
+    flags = _flags(store, live, conds)
+    remaining = live.universe.copy() if live.universe is not None else _pack(np.ones(live.rows, dtype=bool))
+    row_ids = _row_ids(store)
+    picks_r, picks_id = [], []
+    for i, (c, (f, _)) in enumerate(zip(conds, flags, strict=True)):
+        hits = remaining & f if by == "first" else (f if live.universe is None else f & live.universe)
+        if by == "first":
+            remaining &= ~f
+        pos = np.flatnonzero(_unpack(hits, live.rows))
+        if not len(pos):
+            continue
+        rng = np.random.default_rng(zlib.crc32(c.reason.encode()))
+        chosen = np.sort(rng.choice(pos, size=min(int(per_reason), len(pos)), replace=False))
+        picks_r += [i] * len(chosen)
+        picks_id += row_ids[chosen].tolist()
+    if not picks_id:
         return pd.DataFrame(columns=["reason", "id", "source", "value", "text"])
     values = []
     for i, c in enumerate(conds):
@@ -659,28 +680,24 @@ def dropped_samples(store: Store, spec: FilterSpec, ids: list[str] | None = None
             shown = " || ', ' || ".join(f"'{split_column(col)[1]}=' || coalesce({_show(store, col)}, 'null')"
                                         for col in c.columns)
         else:
-            shown = "coalesce(f.source, 'null')" if c.reason == "source" else "coalesce(f.label, 'null')"
+            shown = "coalesce(d.source, 'null')" if c.reason == "source" else "coalesce(d.label, 'null')"
         values.append(f"WHEN {i} THEN {shown}")
-    if by == "first":
-        reason = _first_sql(conds)
-        inner = f"SELECT s.id, {reason} AS r FROM {_base(store, spec, ids)}"
-    else:
-        lst = "[" + ", ".join(f"CASE WHEN {c.fail} THEN {i} END" for i, c in enumerate(conds)) + "]"
-        inner = f"SELECT s.id, unnest(list_filter({lst}, lambda x: x IS NOT NULL)) AS r FROM {_base(store, spec, ids)}"
-    picked = (f"SELECT id, r FROM ({inner}) WHERE r IS NOT NULL "
-              f"QUALIFY row_number() OVER (PARTITION BY r ORDER BY hash(id), id) <= {int(per_reason)}")
-    needs_facets = spec.sources or spec.labels
+    in_list = ", ".join(sql_str(i) for i in set(picks_id))  # a literal list reaches the Parquet scan as a filter
     query = (
-        f"WITH p AS ({picked}) "
-        f"SELECT p.r, p.id, d.source, CASE p.r {' '.join(values)} END AS value, "
-        f"left(d.text, {int(chars)}) AS text FROM p JOIN scores s ON s.id = p.id "
-        + (f"JOIN {_facets(store)} f ON f.id = p.id " if needs_facets else "")
-        + "JOIN docs d ON d.id = p.id ORDER BY p.r, hash(p.id), p.id"
+        f"SELECT p.n, p.r, p.id, d.source, CASE p.r {' '.join(values)} END AS value, left(d.text, {int(chars)}) AS text "
+        "FROM picked p JOIN scores s ON s.id = p.id "
+        f"JOIN (SELECT id, source, label, text FROM docs WHERE id IN ({in_list})) d ON d.id = p.id ORDER BY p.n"
     )
-    df = _run(store, query, ids)
+    cur = store.cursor()
+    try:
+        cur.register("picked", pa.table({"n": pa.array(range(len(picks_id)), pa.int64()),
+                                         "r": pa.array(picks_r, pa.int64()), "id": pa.array(picks_id, pa.string())}))
+        df = cur.execute(query).df()
+    finally:
+        cur.close()
     names = [c.reason for c in conds]
     df.insert(0, "reason", [names[int(r)] for r in df["r"]])
-    return df.drop(columns=["r"]).reset_index(drop=True)
+    return df.drop(columns=["n", "r"]).reset_index(drop=True)
 
 
 # -- what the Scores page draws ------------------------------------------------------------------

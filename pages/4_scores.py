@@ -414,6 +414,11 @@ st.divider()
 st.subheader("Dropped documents")
 if ev.dropped == 0:
     st.caption("None: every document considered is kept.")
+elif ev.total > OVERLAY_MAX_DOCS and not st.toggle(
+        "Show dropped examples", key="scores_show_samples",
+        help=f"above {OVERLAY_MAX_DOCS:,} documents reading the examples' text takes a moment on every move, "
+             "so it is off until you ask"):
+    st.caption("Switch on 'Show dropped examples' to read a few dropped documents per reason.")
 else:
     g1, g2 = st.columns([2, 1])
     by = g1.radio("Group by", ["first failing rule", "every failing rule"], horizontal=True, key="scores_sample_by")

@@ -144,6 +144,7 @@ def test_the_cached_engine_agrees_with_one_query(scored, ids):
     for spec in specs:
         for _ in range(2):  # the second time from the cache
             assert F.evaluate(store, spec, ids) == F.evaluate_sql(store, spec, ids)
+            assert F.kept_ids(store, spec, ids) == F.kept_ids_sql(store, spec, ids)
     # new documents and a recomputed signal invalidate the cache
     extra = write_jsonl(ws.root.parent / "more" / "more.jsonl", [{"id": "z1", "text": "one"}])
     ingest_paths(ws, [extra], id_field="id", source="web")
@@ -186,6 +187,11 @@ def test_dropped_samples_per_reason_show_the_failing_value(scored):
     every = F.dropped_samples(store, spec, per_reason=5, by="failing")
     assert sorted(every.loc[every["reason"] == "tiny_rules.no_x", "id"]) == ["d3", "d4"]
     assert len(F.dropped_samples(store, spec, per_reason=1)) == 3
+    assert F.dropped_samples(store, spec, per_reason=1).equals(F.dropped_samples(store, spec, per_reason=1))
+    by_source = F.dropped_samples(store, spec.model_copy(update={"sources": ["books"]}), per_reason=9)
+    assert sorted(by_source.loc[by_source["reason"] == "source", "value"]) == ["web"] * 6
+    within = F.dropped_samples(store, spec, ids=["d2", "d3", "d5"], per_reason=9)
+    assert sorted(within["id"]) == ["d2", "d3"]
 
 
 def test_save_load_list_delete(scored):
