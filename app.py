@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent
 ICONS = {
     "overview": ":material/dashboard:", "browse": ":material/search:", "map": ":material/scatter_plot:",
     "scores": ":material/tune:", "select": ":material/checklist:", "compare": ":material/compare:",
-    "export": ":material/download:", "jobs": ":material/pending_actions:",
+    "export": ":material/download:", "jobs": ":material/pending_actions:", "targets": ":material/target:",
 }
 
 
