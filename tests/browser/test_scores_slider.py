@@ -39,6 +39,6 @@ def test_moving_a_slider_changes_the_kept_count(make_ws, tmp_path, page):
         # >= 4 words: d1 (2), d3 (1) and d9 (3 words) are dropped
         page.wait_for_function(KEPT_VALUE, arg="7", timeout=60_000)
         wait_for_app(page)
-        assert page.get_by_text("drops 3", exact=False).first.is_visible()
+        assert page.get_by_text("fails 3 documents", exact=False).first.is_visible()
     finally:
         server.stop()
