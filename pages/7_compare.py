@@ -338,7 +338,8 @@ else:
     final = final.drop(columns=[c for c in final.columns if c.endswith("_std") and not final[c].fillna(0).any()])
     st.caption("At 100% of each selection: mean ± std over seeds (at 100% every seed trains on the same documents, so "
                "the spread is usually 0; the error bars above show it at the smaller sizes). 'vs random' is the "
-               "difference to the random baseline: higher accuracy and macro-F1 are better, lower perplexity is.")
+               "difference to the random baseline: higher accuracy and macro-F1 are better, lower perplexity is. "
+               "The classifier learns only from a selection's labelled documents ('labelled docs trained on').")
     fmt = {c: st.column_config.NumberColumn(format="%.3f" if "perplexity" not in c else "%.1f")
            for c in final.columns if c not in ("selection", "documents", "labelled_train")}
     fmt["labelled_train"] = st.column_config.NumberColumn("labelled docs trained on", format="%d")
