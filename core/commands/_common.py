@@ -31,3 +31,13 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
 
 def echo(*parts: object) -> None:
     print(*parts, file=sys.stdout, flush=True)
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    """--engine/--address: run on this machine (default) or as Ray Data map_batches (pip install -r requirements-ray.txt)."""
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local (default) or ray: the same functions as Ray Data map_batches over the docs/ shards; "
+                   "results are written to the workspace as usual (needs requirements-ray.txt)")
+    p.add_argument("--address", default=None,
+                   help="with --engine ray: a running Ray cluster (e.g. ray://head:10001 or auto); default: a local "
+                   "Ray on this machine's cores. The workspace must be on storage every node sees.")

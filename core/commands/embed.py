@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.commands._common import add_job_args, add_workspace_arg, echo, open_workspace
+from core.commands._common import add_engine_args, add_job_args, add_workspace_arg, echo, open_workspace
 from core.embed import DEFAULT_MODEL, MODELS, compute_embeddings
 from core.jobs import run_as_job
 
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=None,
                    help="texts per batch; each finished batch is saved, so a killed run loses at most one "
                    f"(default: {MODELS['static'].default_batch_size} static, {MODELS['minilm'].default_batch_size} minilm)")
+    add_engine_args(p)
     add_job_args(p)
     p.set_defaults(func=run)
 
@@ -35,8 +36,14 @@ def run(args: argparse.Namespace) -> int:
     # this process forks nothing after embedding starts, so the tokenizer may use every core
     os.environ["TOKENIZERS_PARALLELISM"] = "true"
     argv = ["embed", "--model", args.model] + (["--batch-size", str(args.batch_size)] if args.batch_size is not None else [])
+    argv += ["--engine", args.engine] + (["--address", args.address] if args.address else [])
     with run_as_job(ws, "embed", args.job_id, argv, quiet=args.quiet) as job:
-        result = compute_embeddings(ws, args.model, args.batch_size, progress=job, stage=job.stage)
+        if args.engine == "ray":
+            from core import ray_engine
+
+            result = ray_engine.embed(ws, args.model, args.batch_size, progress=job, address=args.address)
+        else:
+            result = compute_embeddings(ws, args.model, args.batch_size, progress=job, stage=job.stage)
         job.finish("done", result={"model": args.model, "documents": result.count, "computed": result.computed,
                                    "cached": result.cached, "seconds": round(result.seconds, 2)})
     echo(f"embedded {result.count:,} documents with {args.model} in {result.seconds:.1f}s "

@@ -63,3 +63,17 @@ def test_a_corpus_signal_is_refused_on_ray(two_copies):
 
     with pytest.raises(WinnowError, match="runs on one machine"):
         run_signal(two_copies[1], "exact_dup", engine="ray")
+
+
+def test_embed_command_with_engine_ray(local_ray, make_ws):
+    from core.cli import main
+    from core.embed import embed_texts, load_embeddings
+
+    texts = [f"document number {i} about {'cats' if i % 2 else 'the stock market'}" for i in range(30)]
+    ws = make_ws([{"id": f"d{i}", "text": t} for i, t in enumerate(texts)])
+    assert main(["embed", "--workspace", str(ws.root), "--engine", "ray", "--quiet"]) == 0
+    ids, matrix = load_embeddings(ws, "static")
+    assert len(ids) == 30  # in file order
+    expected = embed_texts(texts, "static")
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(matrix, expected, atol=1e-5)
