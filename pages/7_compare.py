@@ -238,8 +238,9 @@ targets = list_references(ws, "targets")
 recipe_tgt = cmp.recipe_target(ws, names)
 kl_target = None
 if not targets:
-    st.info("No targets yet. A target is a set of example documents your selection should resemble: add one with "
-            "`python -m core target add --workspace W NAME FILE` (a JSONL/CSV/Parquet file or a text file).",
+    st.info("No targets yet. A target is a set of example documents your selection should resemble: add one on the "
+            "**Targets** page, or with `python -m core target add --workspace W NAME FILE` (a JSONL/CSV/Parquet "
+            "file or a text file).",
             icon=":material/target:")
 else:
     default = targets.index(recipe_tgt) if recipe_tgt in targets else 0
