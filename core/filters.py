@@ -7,9 +7,12 @@ A filter keeps a document when every condition holds:
 
 A null score means "does not apply" (as in the rule signals and datatrove) and passes its condition.
 
-Each question the Scores page asks on a slider move (kept count, drop reasons, histograms, dropped
-examples) is one SQL query over the in-memory `scores` table, optionally restricted to a list of ids
-(the map selection). Drop reasons are named `<signal key>.<rule>` (or `<signal key>.<column>` for a
+Every question has a one-query DuckDB form over the in-memory `scores` table (`evaluate_sql`,
+`kept_ids_sql`), optionally restricted to a list of ids (the map selection). What the Scores page runs
+on a slider move is faster still: DuckDB reads each column the filter uses once (cached until the files
+change), each condition becomes a bit per row, and a move recomputes one condition's bits and counts
+bits (`evaluate`, `kept_ids`, `dropped_samples`). Histograms are binned in DuckDB, one query for the
+columns not seen before. Drop reasons are named `<signal key>.<rule>` (or `<signal key>.<column>` for a
 column that decides no rule) and are checked in the order the signals declare their rules, so at the
 published thresholds the first failing reason is the signal's own `<signal>_reason`.
 """
@@ -222,6 +225,8 @@ class Condition:
     reason: str
     fail: str  # SQL: true when the document fails (never null)
     columns: list[str] = field(default_factory=list)
+    # the same test on numbers: (column, min, max) ranges and (column, required) booleans; None for source/label
+    tests: list[tuple] | None = None
 
 
 def _num(v: float) -> str:
@@ -254,16 +259,19 @@ def conditions(store: Store, spec: FilterSpec) -> list[Condition]:
     if spec.labels:
         vals = ", ".join(sql_str(s) for s in spec.labels)
         out.append(Condition("label", f"(f.label IS NULL OR f.label NOT IN ({vals}))"))
-    parts: dict[str, list[tuple[tuple, str, str]]] = {}
+    parts: dict[str, list[tuple[tuple, str, str, tuple]]] = {}
     for col, rng in spec.thresholds.items():
         tests = ([f"s.{ident(col)} < {_num(rng.min)}"] if rng.min is not None else []) + \
                 ([f"s.{ident(col)} > {_num(rng.max)}"] if rng.max is not None else [])
-        parts.setdefault(reason_name(col), []).append((_order_key(store, col), col, f"coalesce({' OR '.join(tests)}, false)"))
+        parts.setdefault(reason_name(col), []).append(
+            (_order_key(store, col), col, f"coalesce({' OR '.join(tests)}, false)", (col, rng.min, rng.max)))
     for col, required in spec.rules.items():
         parts.setdefault(reason_name(col), []).append(
-            (_order_key(store, col), col, f"coalesce(s.{ident(col)} <> {'true' if required else 'false'}, false)"))
+            (_order_key(store, col), col, f"coalesce(s.{ident(col)} <> {'true' if required else 'false'}, false)",
+             (col, bool(required))))
     for reason, items in sorted(parts.items(), key=lambda kv: min(i[0] for i in kv[1])):
-        out.append(Condition(reason, "(" + " OR ".join(i[2] for i in items) + ")", [i[1] for i in items]))
+        out.append(Condition(reason, "(" + " OR ".join(i[2] for i in items) + ")", [i[1] for i in items],
+                             [i[3] for i in items]))
     return out
 
 
@@ -442,13 +450,53 @@ def _unpack(words: np.ndarray, n: int) -> np.ndarray:
     return np.unpackbits(words.view(np.uint8), count=n).view(bool)
 
 
+def _values(store: Store, columns: list[str]) -> dict[str, np.ndarray]:
+    """Every row's value of these score columns as float64 (NaN: null; booleans 1.0/0.0), cached.
+
+    Read from DuckDB once per column (one query for the columns not cached yet); after that a
+    threshold on the column is a vector comparison, with no query at all.
+    """
+    cache = _cached(store, "values", dict)
+    todo = [c for c in columns if c not in cache]
+    if todo:
+        exprs = [f"coalesce(s.{ident(c)}::DOUBLE, 'NaN'::DOUBLE)" for c in todo]  # a null must stay a null
+        for c, arr in zip(todo, _column_arrays(store, exprs, False), strict=True):
+            cache[c] = np.asarray(arr, dtype=np.float64)
+    return {c: cache[c] for c in columns}
+
+
+def _numeric_fail(values: dict[str, np.ndarray], tests: list[tuple], rows: int) -> np.ndarray:
+    """The fail flag of one condition from cached values: outside a range, or not the required boolean.
+    NaN (a null) compares false both ways, so a null passes, as in the SQL."""
+    fail = np.zeros(rows, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for t in tests:
+            v = values[t[0]]
+            if len(t) == 3:
+                if t[1] is not None:
+                    fail |= v < t[1]
+                if t[2] is not None:
+                    fail |= v > t[2]
+            else:
+                fail |= v == (0.0 if t[1] else 1.0)
+    return fail
+
+
 def _flags(store: Store, live: _Live, conds: list[Condition]) -> list[tuple[np.ndarray, int]]:
-    """(packed fail bits, failing count within the universe) per condition; missing ones in one query."""
+    """(packed fail bits, failing count within the universe) per condition, cached.
+
+    Score conditions are vector comparisons over cached column values (a slider move reads nothing);
+    source and label conditions are one DuckDB query for those missing."""
     with live.lock:
         missing = [c for c in conds if c.fail not in live.flags]
         if missing:
-            uses = any(c.reason in ("source", "label") for c in missing)
-            for c, arr in zip(missing, _column_arrays(store, [c.fail for c in missing], uses), strict=True):
+            numeric = [c for c in missing if c.tests is not None]
+            other = [c for c in missing if c.tests is None]
+            values = _values(store, sorted({t[0] for c in numeric for t in c.tests}))
+            arrays = [_numeric_fail(values, c.tests, live.rows) for c in numeric]
+            if other:
+                arrays += _column_arrays(store, [c.fail for c in other], True)
+            for c, arr in zip(numeric + other, arrays, strict=True):
                 bits = _pack(arr)
                 count = _bits(bits if live.universe is None else bits & live.universe)
                 live.flags[c.fail] = (bits, count)
@@ -489,9 +537,9 @@ def _kept_mask(store: Store, live: _Live, conds: list[Condition]) -> tuple[np.nd
 def evaluate(store: Store, spec: FilterSpec, ids: list[str] | None = None) -> Evaluation:
     """Kept count, first failing reason and every failing reason (what the page shows on every move).
 
-    Each condition's per-row result is computed by DuckDB once and cached, so a move of one slider
-    runs one query over one column; the counts are vector operations over the cached flags.
-    `evaluate_sql` gives the same answer in one query without the cache.
+    Column values are read by DuckDB once and cached; each condition's per-row result is cached as
+    bits, so moving one slider recomputes one comparison and counts bits. `evaluate_sql` gives the
+    same answer in one query without the cache (the tests hold them equal).
     """
     conds = conditions(store, spec)
     live = _live(store, ids)

@@ -160,6 +160,9 @@ def test_null_values_pass_their_threshold(make_ws):
     store = Store(ws)
     ev = F.evaluate(store, F.FilterSpec(thresholds={D: F.Range(max=0.5)}))
     assert ev.kept == 1 and ev.failing == {"tiny_rules.too_many_digits": 1}  # e has no letters or digits: no share
+    low = F.FilterSpec(thresholds={D: F.Range(min=0.1)})
+    assert F.evaluate(store, low).kept == 2 == F.evaluate_sql(store, low).kept  # a null passes a minimum too
+    assert F.kept_ids(store, low) == F.kept_ids_sql(store, low)
 
 
 def test_histograms_count_all_and_kept(scored):
