@@ -33,7 +33,7 @@ from ui.state import map_filter, map_filter_chip, require_workspace, set_map_fil
 # (WINNOW_MAP_POINTS changes the limit, e.g. for a slow browser).
 SCATTER_LIMIT = int(os.environ.get("WINNOW_MAP_POINTS", 200_000))
 OVERLAY_SAMPLE = min(30_000, max(1, SCATTER_LIMIT // 2))  # points drawn over the density image
-MAX_CATEGORIES = 24  # colour categories shown in the legend; the rest are "other"
+MAX_CATEGORIES = 40  # colour categories shown in the legend (auto K is at most 40); the rest are "other"
 SNIPPET_CHARS = 180
 PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
@@ -105,17 +105,29 @@ def all_points(root: str, signature: tuple) -> tuple[np.ndarray, np.ndarray, np.
             df["map__y"].to_numpy(dtype=np.float64), df["map__cluster"].to_numpy())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def drawn_points(root: str, signature: tuple, limit: int) -> pd.DataFrame:
-    """The points drawn individually (all, or a fixed sample by id hash), with hover snippets."""
-    # pick the points first, then read (the start of) only their texts
-    return store.df(f"""
+def _points_query(where: str) -> str:
+    """Points chosen by `where` (on scores), first `?` of them by id hash, with hover snippets.
+
+    The points are picked first, then only their texts are read (their first characters).
+    """
+    return f"""
         WITH pick AS (
             SELECT id, map__x AS x, map__y AS y, map__cluster AS cluster FROM scores
-            WHERE map__x IS NOT NULL ORDER BY hash(id) LIMIT ?)
+            WHERE map__x IS NOT NULL AND {where} ORDER BY hash(id) LIMIT ?)
         SELECT p.id, p.x, p.y, p.cluster, d.source, coalesce(d.label, '(none)') AS label,
                left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS snippet
-        FROM pick p JOIN docs d USING (id) ORDER BY hash(p.id)""", [int(limit)])
+        FROM pick p JOIN docs d USING (id) ORDER BY hash(p.id)"""
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def drawn_points(root: str, signature: tuple, limit: int) -> pd.DataFrame:
+    """The points drawn individually: all, or above the limit a fixed sample (by id hash)."""
+    return store.df(_points_query("TRUE"), [int(limit)])
+
+
+def filter_points(ids: list[str], limit: int) -> pd.DataFrame:
+    """Up to `limit` points of the map filter (drawn over the density image of a large map)."""
+    return store.df(_points_query("id IN (SELECT unnest(?::VARCHAR[]))"), [list(ids), int(limit)])
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -174,7 +186,13 @@ c3.caption("Drag on the map to select an area (box; the lasso is in the toolbar)
            "and the other pages. Scroll to zoom, double-click to zoom out.")
 
 # -- the figure -----------------------------------------------------------------------------------
-points = drawn_points(root, sig, limit).copy()
+mf = map_filter()
+points = drawn_points(root, sig, limit)
+sampled = len(points)
+if big and mf and highlight:  # the filter's own points, not only those that happen to be in the sample
+    extra = filter_points(mf["ids"], OVERLAY_SAMPLE)
+    points = pd.concat([points, extra[~extra["id"].isin(points["id"])]], ignore_index=True)
+points = points.copy()
 points["cluster_name"] = points["cluster"].map(lambda c: f"{int(c)} · {cluster_name.get(int(c), '?')}")
 hover_lines = 3 if n <= 20_000 else (2 if n <= 100_000 else 1)
 points["hover"] = [
@@ -191,7 +209,6 @@ if big:
     fig.add_trace(go.Heatmap(z=z, x=xc, y=yc, colorscale="Greys", showscale=False, hoverinfo="skip", zsmooth="best",
                              opacity=0.85, name="all documents (density)"))
 
-mf = map_filter()
 if mf and highlight:
     inside = points["id"].isin(set(mf["ids"]))
     outside = points[~inside]
@@ -227,7 +244,13 @@ if colour == "cluster":
 elif colour in ("source", "label"):
     categorical(points[colour].astype(str))
 else:
-    values = colour_values(root, sig, colour, limit).reindex(points["id"]).reset_index(drop=True)
+    values = colour_values(root, sig, colour, limit).reindex(points["id"])
+    if values.isna().any() and big:  # filter points outside the cached sample
+        q = colour.replace('"', '""')
+        more = store.df(f'SELECT id, "{q}" AS v FROM scores WHERE id IN (SELECT unnest(?::VARCHAR[]))',
+                        [points["id"][values.isna().to_numpy()].tolist()]).set_index("id")["v"]
+        values = values.combine_first(more).reindex(points["id"])
+    values = values.reset_index(drop=True)
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if numeric:
         vals = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
@@ -300,7 +323,7 @@ def on_map_select() -> None:
 
 
 if big:
-    st.caption(f"{n:,} documents: the grey image shows where all of them lie; {len(points):,} sampled points are "
+    st.caption(f"{n:,} documents: the grey image shows where all of them lie; {sampled:,} sampled points are "
                "drawn over it. Selections include every document inside the area, not only the drawn points.")
 st.plotly_chart(fig, key="map_chart", on_select=on_map_select, selection_mode=("box", "lasso", "points"),
                 config={"scrollZoom": True, "displaylogo": False})

@@ -129,3 +129,9 @@ def test_above_the_point_limit_a_density_image_carries_a_sample(mapped_ws, open_
     scatter = [t for t in spec["data"] if t["type"] == "scattergl"]
     assert sum(_n(t["x"]) for t in scatter) == 10  # a sample of points over the image
     assert any("61 documents: the grey image shows where all of them lie" in c.value for c in at.caption)
+    # with a filter, its own documents are drawn in colour (not only those in the sample), the rest dimmed
+    at.button(key="map_filter_cluster").click().run()
+    ids = set(at.session_state["map_filter"]["ids"])
+    coloured = [t for t in _chart_spec(at)["data"] if t["type"] == "scattergl" and t["name"] != "outside the filter"]
+    shown = [i for t in coloured for i in t["customdata"]]
+    assert len(shown) == min(len(ids), 10) and set(shown) <= ids
