@@ -16,7 +16,8 @@ from core.browse import get_doc
 from core.errors import WinnowError
 from ui.state import map_filter_chip, require_workspace
 
-OVERLAY_MAX_DOCS = 300_000  # above this the histograms show the distribution only (the kept overlay costs a pass per column)
+OVERLAY_MAX_DOCS = 2_000_000  # above this the histograms show the distribution only (the kept overlay costs a pass per column)
+SAMPLES_AUTO_MAX_DOCS = 300_000  # above this, dropped examples (which read text from Parquet) are shown on request
 PER_ROW = 3
 KEPT_COLOR, DROPPED_COLOR, OUTSIDE = "#2e7d32", "#c62828", "rgba(198,40,40,0.10)"
 
@@ -33,6 +34,10 @@ try:
     registry = load_all()
 except WinnowError as exc:
     st.error(str(exc))
+    st.stop()
+except Exception as exc:  # noqa: BLE001 - a signal module that fails to import: say which, do not crash the page
+    st.error(f"The signal registry could not be loaded ({exc.__class__.__name__}: {exc}). "
+             "Check `python -m core signals`.")
     st.stop()
 
 
@@ -414,9 +419,9 @@ st.divider()
 st.subheader("Dropped documents")
 if ev.dropped == 0:
     st.caption("None: every document considered is kept.")
-elif ev.total > OVERLAY_MAX_DOCS and not st.toggle(
+elif ev.total > SAMPLES_AUTO_MAX_DOCS and not st.toggle(
         "Show dropped examples", key="scores_show_samples",
-        help=f"above {OVERLAY_MAX_DOCS:,} documents reading the examples' text takes a moment on every move, "
+        help=f"above {SAMPLES_AUTO_MAX_DOCS:,} documents reading the examples' text takes a moment on every move, "
              "so it is off until you ask"):
     st.caption("Switch on 'Show dropped examples' to read a few dropped documents per reason.")
 else:

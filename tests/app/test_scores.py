@@ -96,6 +96,10 @@ def test_no_signals_offers_to_compute(make_ws, open_page):
     at = open_page(bare, "4_scores")
     assert not at.exception
     assert any("No signals computed yet" in i.value for i in at.info)
+    # the cheap heuristics are offered, to run as a background job
+    picked = at.multiselect(key="scores_compute_pick").value
+    assert "tiny_rules" in picked and "gopher_quality" in picked
+    assert at.button(key="start_scores_compute").label == "Compute"
 
 
 def test_thresholds_of_a_signal_off_screen_still_apply_and_are_kept(ws, open_page):
