@@ -248,8 +248,10 @@ def current_spec() -> F.FilterSpec:
                 continue
             lo, hi = (v, None) if s.mode == "min" else (None, v) if s.mode == "max" else v
             cs = stats[s.column]
-            lo = None if lo is None or cs.min is None or lo <= cs.min else float(lo)
-            hi = None if hi is None or cs.max is None or hi >= cs.max else float(hi)
+            # At the end of the scale the side is open, unless the value there is a published threshold
+            # (kept as written, so a saved filter holds it even when no document reaches it today).
+            lo = None if lo is None or cs.min is None or (lo <= cs.min and lo != s.default[0]) else float(lo)
+            hi = None if hi is None or cs.max is None or (hi >= cs.max and hi != s.default[1]) else float(hi)
             if lo is not None or hi is not None:
                 thresholds[s.column] = F.Range(min=lo, max=hi)
         for t in sc.toggles:

@@ -121,3 +121,13 @@ def test_thresholds_of_a_signal_off_screen_still_apply_and_are_kept(ws, open_pag
     assert metric(at, "Kept") == "2"  # d8 (score 8) goes too
     at.segmented_control(key="scores_view").set_value("tiny_rules").run()
     assert at.select_slider(key=f"thr_{W}").value == 5.0 and metric(at, "Kept") == "2"
+
+
+def test_the_page_opens_at_the_published_filter(ws, open_page):
+    at = open_page(ws, "4_scores")
+    at.text_input(key="scores_save_name").input("as-opened").run()
+    at.button(key="scores_save").click().run()
+    store = Store(ws)
+    expected = F.default_spec(F.filter_controls(ws, store))
+    got = F.load_filter(ws, "as-opened")
+    assert (got.thresholds, got.rules) == (expected.thresholds, expected.rules)
