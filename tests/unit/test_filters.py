@@ -270,3 +270,39 @@ def test_cli_lists_shows_and_prints_ids(scored, capsys):
     assert sorted(capsys.readouterr().out.split()) == ["d0", "d5", "d6", "d7", "d8", "d9"]
     assert main(["filter", "show", "missing", "--workspace", str(ws.root)]) == 2
     assert "no saved filter named 'missing'" in capsys.readouterr().err
+
+
+HEURISTIC_DOCS = [
+    "The committee met on Tuesday to discuss the budget. It agreed that the plan should be reviewed by the board "
+    "and that the members of the group have to report back with a summary of the costs. " * 3,
+    "Too short to keep.",
+    "- item one\n- item two\n- item three\n- item four\n- item five\n- item six\n- item seven\n- item eight",
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit. The rest of the page is filler text that the "
+    "site left in place of the article. It was never replaced with the real words of the story.",
+    "def f(x):\n    return {x: 1}\n\nclass A:\n    pass\n",
+    "Buy now!\nBuy now!\nBuy now!\nBuy now!\nBuy now!\nBuy now!\nBuy now!\nBuy now!",
+    "#tag #tag #tag #tag #tag #tag #tag #tag #tag #tag #tag #tag with some words and the of to and that",
+    "It was the best of times... it was the worst of times...\nthe age of wisdom...\nthe age of foolishness...",
+]
+
+
+def test_the_published_filter_reproduces_the_real_heuristic_signals(make_ws):
+    """At the published thresholds, each rule signal's kept set and first failing reasons are its own."""
+    ws = make_ws([{"id": f"h{i}", "text": t} for i, t in enumerate(HEURISTIC_DOCS)], id_field="id")
+    names = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
+    for name in names:
+        run_signal(ws, name)
+    store = Store(ws)
+    spec = published(store, ws)
+    together = set(store.df("SELECT id FROM scores")["id"])
+    for name in names:
+        own = F.FilterSpec(thresholds={c: r for c, r in spec.thresholds.items() if c.startswith(name + "__")},
+                           rules={c: r for c, r in spec.rules.items() if c.startswith(name + "__")})
+        reasons = store.df(f"SELECT id, {name}__{name}_reason AS r FROM scores")
+        assert sorted(F.kept_ids(store, own)) == sorted(reasons.loc[reasons["r"].isna(), "id"]), name
+        together &= set(F.kept_ids(store, own))
+        counted = reasons["r"].dropna().value_counts().to_dict()
+        ev = F.evaluate(store, own)
+        assert {r.split(".", 1)[1]: n for r, n in ev.first.items() if n} == counted, name
+    assert set(F.kept_ids(store, spec)) == together  # all four together keep what each keeps
+    assert F.evaluate(store, spec).dropped >= 6
