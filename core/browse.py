@@ -2,7 +2,12 @@
 
 Keyword search is case-insensitive substring matching in DuckDB: every word of the query must occur
 (a quoted "phrase" must occur as written). It scans the text column, which DuckDB does at a few
-hundred MB/s per core, so the first page over a million documents comes back in about a second.
+hundred MB/s per core: the first page of a frequent word over a million documents comes back in well
+under a second (the scan stops at the page), but anything that must see every text (a word that
+matches nothing or little, or an exact count) reads the whole column: 5-10 s at 1M documents of about
+1,500 characters on 2 busy cores (bench/scale.py). So Browse asks for the page first and counts
+keyword matches only up to COUNT_CAP (`count_matches`), which stops early for frequent words and
+needs no second scan when the first page is not full.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pandas as pd
 from core.store import Store
 
 SNIPPET_CHARS = 200
+COUNT_CAP = 10_000  # keyword matches are counted up to this many ("more than 10,000")
 
 
 @dataclass
@@ -65,17 +71,41 @@ class DocQuery:
         return " AND ".join(clauses), params
 
 
-def count_docs(store: Store, query: DocQuery) -> int:
+def count_docs(store: Store, query: DocQuery, cap: int | None = None) -> int:
+    """How many documents match; with a cap, at most cap + 1 (the scan stops there)."""
     where, params = query.where()
-    return int(store.scalar(f"SELECT count(*) FROM docs WHERE {where}", params) or 0)
+    if cap is None:
+        return int(store.scalar(f"SELECT count(*) FROM docs WHERE {where}", params) or 0)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM docs WHERE {where} LIMIT ?)"
+    return int(store.scalar(sql, [*params, int(cap) + 1]) or 0)
 
 
-def page_docs(store: Store, query: DocQuery, page: int = 0, page_size: int = 50) -> pd.DataFrame:
+def count_matches(store: Store, query: DocQuery, page: int, rows_on_page: int, page_size: int,
+                  cap: int | None = None) -> tuple[int, bool]:
+    """(count, exact) for a query whose page `page` held `rows_on_page` rows (of at most page_size).
+
+    Filters without keywords read no text, so their count is exact and quick. With keywords: a first
+    page that is not full is the whole answer (no second scan); otherwise matches are counted up to
+    `cap` (default COUNT_CAP), and (cap, False) means "more than cap".
+    """
+    cap = COUNT_CAP if cap is None else int(cap)
+    if page == 0 and rows_on_page < page_size:
+        return rows_on_page, True
+    if not query.terms():
+        return count_docs(store, query), True
+    n = count_docs(store, query, cap=cap)
+    return (n, True) if n <= cap else (cap, False)
+
+
+def page_docs(store: Store, query: DocQuery, page: int = 0, page_size: int = 50, extra: int = 0) -> pd.DataFrame:
     """One page of matching documents: id, source, label, words, and a one-line snippet.
 
     With ids (semantic search), the page keeps their order; otherwise documents come in storage order.
+    `extra` rows past the page are read too (Browse reads one to know whether a next page exists
+    without counting).
     """
     where, params = query.where()
+    offset, page_size = int(page) * int(page_size), int(page_size) + int(extra)
     if query.ids is not None:
         order_src = "(SELECT unnest(?::VARCHAR[]) AS oid, generate_subscripts(?::VARCHAR[], 1) AS pos)"
         sql = f"""
@@ -85,13 +115,13 @@ def page_docs(store: Store, query: DocQuery, page: int = 0, page_size: int = 50)
             WHERE {where}
             ORDER BY o.pos LIMIT ? OFFSET ?
         """
-        return store.df(sql, [list(query.ids), list(query.ids), *params, int(page_size), int(page) * int(page_size)])
+        return store.df(sql, [list(query.ids), list(query.ids), *params, page_size, offset])
     # No ORDER BY: DuckDB keeps storage order, and LIMIT stops the scan at the first page.
     sql = f"""
         SELECT id, source, label, n_words AS words, {_snippet_sql('text')} AS snippet
         FROM docs WHERE {where} LIMIT ? OFFSET ?
     """
-    return store.df(sql, [*params, int(page_size), int(page) * int(page_size)])
+    return store.df(sql, [*params, page_size, offset])
 
 
 def _snippet_sql(col: str) -> str:

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.browse import DocQuery, count_docs, facet_values, get_doc, highlight_spans, page_docs, word_range
+from core.browse import DocQuery, count_matches, facet_values, get_doc, highlight_spans, page_docs, word_range
 from core.embed import DEFAULT_MODEL, available_models
 from core.errors import WinnowError
 from ui.jobs import job_panel
@@ -90,19 +90,30 @@ if st.session_state.get("browse_signature") != signature:
     st.session_state["browse_page"] = 0
     st.session_state.pop("browse_pick", None)
 
-total = count_docs(store, query)
-pages = max(1, -(-total // PAGE_SIZE))
-page = min(st.session_state.get("browse_page", 0), pages - 1)
+# The page first, then the count (a keyword count over a million texts is a scan of every text):
+# the table shows while matches are counted, up to COUNT_CAP ("more than 10,000").
+count_slot = st.empty()
+page = st.session_state.get("browse_page", 0)
+rows = page_docs(store, query, page, PAGE_SIZE, extra=1)
+if rows.empty and page > 0:  # a stale page number (documents changed): back to the first page
+    page = st.session_state["browse_page"] = 0
+    rows = page_docs(store, query, page, PAGE_SIZE, extra=1)
+has_next = len(rows) > PAGE_SIZE
+rows = rows.iloc[:PAGE_SIZE]
 
-if mode == "Meaning" and text.strip():
-    st.markdown(f"**{total:,}** nearest documents (of the {SEMANTIC_HITS} most similar) match the filters")
-else:
-    st.markdown(f"**{total:,}** documents match")
-if total == 0:
+
+def _count_text(n: int, exact: bool) -> str:
+    amount = f"**{n:,}**" if exact else f"**more than {n:,}**"
+    if mode == "Meaning" and text.strip():
+        return f"{amount} nearest documents (of the {SEMANTIC_HITS} most similar) match the filters"
+    return f"{amount} documents match"
+
+
+if rows.empty:
+    count_slot.markdown(_count_text(0, True))
     st.info("No documents match. Remove a word or a filter.")
     st.stop()
 
-rows = page_docs(store, query, page, PAGE_SIZE)
 if similarity is not None:
     rows = rows.merge(similarity.rename(columns={"score": "similarity"}), on="id", how="left")
     rows = rows[["id", "similarity", "source", "label", "words", "snippet"]]
@@ -121,12 +132,21 @@ st.dataframe(rows, hide_index=True, width="stretch", key="browse_table", on_sele
                  "similarity": st.column_config.NumberColumn(format="%.3f"),
              })
 
+if not has_next:  # this page is the last: the count is known without a query
+    total, exact = page * PAGE_SIZE + len(rows), True
+else:
+    with count_slot, st.spinner("Counting matches…"):
+        total, exact = count_matches(store, query, page, len(rows), PAGE_SIZE)
+count_slot.markdown(_count_text(total, exact))
+pages = -(-total // PAGE_SIZE)
+
 prev_col, info_col, next_col = st.columns([1, 4, 1])
 if prev_col.button("← Previous", disabled=page == 0, key="browse_prev"):
     st.session_state["browse_page"] = page - 1
     st.rerun()
-info_col.caption(f"Page {page + 1:,} of {pages:,} · click a row, or pick its id below, to read it")
-if next_col.button("Next →", disabled=page >= pages - 1, key="browse_next"):
+of_pages = f"{pages:,}" if exact else f"more than {max(pages, page + 1):,}"
+info_col.caption(f"Page {page + 1:,} of {of_pages} · click a row, or pick its id below, to read it")
+if next_col.button("Next →", disabled=not has_next, key="browse_next"):
     st.session_state["browse_page"] = page + 1
     st.rerun()
 

@@ -65,3 +65,17 @@ def test_open_a_document_shows_its_whole_text_as_plain_text(ws, open_page):
     # the document text never reaches a markdown element
     assert not any("<script>" in m.value for m in at.markdown)
     assert any(m.label == "Label" and m.value == "sport" for m in at.metric)
+
+
+def test_a_frequent_word_shows_the_page_and_a_capped_count(ws, open_page, monkeypatch):
+    monkeypatch.setattr("core.browse.COUNT_CAP", 55)
+    at = open_page(ws, "2_browse")
+    at.text_input(key="browse_query").input("the").run()  # 72 documents hold "the"
+    assert _count_line(at) == "**more than 55** documents match"
+    assert len(at.dataframe[0].value) == 50
+    assert "Page 1 of more than 2" in " ".join(c.value for c in at.caption)
+    at.button(key="browse_next").click().run()
+    assert len(at.dataframe[0].value) == 22
+    assert _count_line(at) == "**72** documents match"  # the last page: the count is known
+    assert "Page 2 of 2" in " ".join(c.value for c in at.caption)
+    assert at.button(key="browse_next").disabled

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.browse import DocQuery, count_docs, facet_values, get_doc, page_docs
+from core.browse import DocQuery, count_docs, count_matches, facet_values, get_doc, page_docs
 from core.store import Store
 
 RECORDS = [
@@ -50,3 +50,34 @@ def test_get_doc_returns_whole_text_and_none_for_unknown_ids(make_ws):
     store = _store(make_ws)
     assert get_doc(store, "a")["text"] == "Interest rates rose.\nBanks react."
     assert get_doc(store, "nope") is None
+
+
+def test_a_capped_count_stops_at_the_cap_and_says_so(make_ws):
+    store = _store(make_ws)
+    assert count_docs(store, DocQuery(keywords="t"), cap=2) == 3  # cap + 1: "more than 2"
+    assert count_docs(store, DocQuery(keywords="t"), cap=10) == 4
+    assert count_matches(store, DocQuery(keywords="t"), page=0, rows_on_page=2, page_size=2, cap=2) == (2, False)
+    assert count_matches(store, DocQuery(keywords="t"), page=0, rows_on_page=2, page_size=2, cap=3) == (3, False)
+    assert count_matches(store, DocQuery(keywords="t"), page=1, rows_on_page=2, page_size=2, cap=4) == (4, True)
+    # without keywords no text is read: the count is exact whatever the cap
+    assert count_matches(store, DocQuery(labels=["business", "sport"]), page=0, rows_on_page=2, page_size=2,
+                         cap=1) == (3, True)
+
+
+def test_a_first_page_that_is_not_full_is_counted_without_a_second_query(make_ws, monkeypatch):
+    store = _store(make_ws)
+    rows = page_docs(store, DocQuery(keywords="zeppelin"), page_size=50, extra=1)
+    assert rows.empty
+
+    def no_count(*a, **k):
+        raise AssertionError("counted again")
+
+    monkeypatch.setattr("core.browse.count_docs", no_count)
+    assert count_matches(store, DocQuery(keywords="zeppelin"), 0, len(rows), 50) == (0, True)
+    assert count_matches(store, DocQuery(keywords="rates"), 0, 2, 50) == (2, True)
+
+
+def test_page_docs_reads_extra_rows_past_the_page(make_ws):
+    store = _store(make_ws)
+    assert page_docs(store, DocQuery(), page=0, page_size=2, extra=1)["id"].tolist() == ["a", "b", "c"]
+    assert page_docs(store, DocQuery(), page=1, page_size=2, extra=1)["id"].tolist() == ["c", "d"]
