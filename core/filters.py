@@ -43,6 +43,8 @@ FORMAT = 1
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "FLOAT", "DOUBLE", "REAL")
 SNIPPET_CHARS = 400
+# datatrove's FineWeb pipeline applies the rule filters in this order; "first failing rule" follows it
+PIPELINE_ORDER = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 STATS_SAMPLE = 200_000  # percentiles (slider positions, histogram range) from at most this many rows
 GRID_STEPS = 100  # slider positions: the percentiles of the column, so each step moves about 1% of documents
 
@@ -234,10 +236,14 @@ def _num(v: float) -> str:
 
 
 def _order_key(store: Store, column: str) -> tuple[int, int, int]:
-    """Check order: signals in `scores` order; within one, the order its columns declare their rules."""
+    """Check order: the heuristic signals in FineWeb's pipeline order (PIPELINE_ORDER), then the other
+    signals in `scores` order; within one signal, the order its columns declare their rules."""
     cols = store.score_columns
     key, name = split_column(column)
-    sig_pos = next((i for i, c in enumerate(cols) if c.startswith(key + "__")), len(cols))
+    if key in PIPELINE_ORDER:
+        sig_pos = PIPELINE_ORDER.index(key)
+    else:
+        sig_pos = len(PIPELINE_ORDER) + next((i for i, c in enumerate(cols) if c.startswith(key + "__")), len(cols))
     decl = declared_column(column)
     if decl is not None:
         from core.signals import load_all

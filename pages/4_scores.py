@@ -314,8 +314,9 @@ with summary:
         table = active.rename(columns={"first": "first failing", "failing": "failing (any)"})
         table_col = st.expander("Drop reasons as a table")
         table_col.dataframe(table, hide_index=True, width="stretch", key="scores_reasons_table")
-        chart_col.caption("Rules are checked in the order their signals declare them; a document counts once under "
-                          "'first failing' and under every rule it fails in 'failing (any)'.")
+        chart_col.caption("Rules are checked in FineWeb's pipeline order (Gopher repetition, Gopher quality, C4, "
+                          "FineWeb, then the other signals), each signal's rules in its own order; a document counts "
+                          "once under 'first failing' and under every rule it fails in 'failing (any)'.")
 st.sidebar.metric("Kept by the Scores filter", f"{ev.kept:,}", f"{100 * ev.kept_share:.1f}% of {ev.total:,}",
                   delta_color="off", help="stays in view while you move sliders further down the page")
 
