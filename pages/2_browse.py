@@ -11,6 +11,7 @@ from core.browse import DocQuery, count_matches, facet_values, get_doc, highligh
 from core.embed import DEFAULT_MODEL, available_models
 from core.errors import WinnowError
 from ui.jobs import job_panel
+from ui.plain import plain_md
 from ui.state import map_filter_chip, require_workspace
 
 PAGE_SIZE = 50
@@ -163,10 +164,11 @@ if doc is None:
     st.stop()
 
 st.divider()
-st.subheader(f"Document {doc['id']}")
+st.subheader(f"Document {plain_md(doc['id'])}")
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Source", str(doc["source"]))
-m2.metric("Label", "—" if doc["label"] is None or pd.isna(doc["label"]) else str(doc["label"]))
+# metric values are read as Markdown: a source or label from the corpus is escaped to show as typed
+m1.metric("Source", plain_md(doc["source"]))
+m2.metric("Label", "—" if doc["label"] is None or pd.isna(doc["label"]) else plain_md(doc["label"]))
 m3.metric("Words", f"{int(doc['n_words']):,}")
 m4.metric("Characters", f"{int(doc['n_chars']):,}")
 
