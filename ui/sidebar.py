@@ -77,9 +77,22 @@ def _fields_of(path: Path) -> list[str]:
     return list(names)
 
 
+def upload_file_name(name: str) -> str:
+    """The name an upload is staged under: only its last part, spaces as '_', through safe_name (a name
+    that could leave the staging folder, like '..' or '.hidden', is refused)."""
+    return safe_name(Path(name.replace("\\", "/")).name.replace(" ", "_"), "file name")
+
+
+def upload_limit_text() -> str:
+    """The upload size limit, from server.maxUploadSize (in MB; .streamlit/config.toml sets it)."""
+    limit = int(st.get_option("server.maxUploadSize"))
+    return (f"At most {limit:,} MB per file (server.maxUploadSize in .streamlit/config.toml). "
+            "Larger corpora: `python -m core ingest FILE --workspace DIR`, then open DIR here.")
+
+
 def _create_from_upload() -> None:
     upload = st.file_uploader("JSONL, JSON, CSV/TSV or Parquet", type=["jsonl", "ndjson", "json", "csv", "tsv", "parquet", "gz"],
-                              key="ws_upload")
+                              key="ws_upload", help=upload_limit_text())
     name = st.text_input("Workspace name", key="ws_new_name", placeholder="my-corpus")
     if upload is None:
         return
@@ -87,7 +100,7 @@ def _create_from_upload() -> None:
         stage = WORKSPACES_DIR / ".uploads"
         stage.mkdir(parents=True, exist_ok=True)
         # The uploaded name is only used for its extension; the path is ours, so it cannot escape.
-        file_name = safe_name(Path(upload.name).name.replace(" ", "_"), "file name")
+        file_name = upload_file_name(upload.name)
         detect_format(Path(file_name))
         staged = stage / file_name
         staged.write_bytes(upload.getbuffer())
