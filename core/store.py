@@ -126,7 +126,7 @@ class Store:
     def arrow(self, query: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
         cur = self.cursor()
         try:
-            return cur.execute(query, params or []).to_arrow_table()
+            return cur.sql(query, params=params or None).to_arrow_table()
         finally:
             cur.close()
 
