@@ -93,26 +93,31 @@ def shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np
         word_hash = _word_hashes(uniques.tolist())[codes]
     else:
         word_hash = np.empty(0, dtype=np.uint64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(texts) else np.empty(0, np.int64)
+    n_words = len(word_hash)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(texts) else np.empty(0, np.int64)
     grams = np.maximum(lengths - n + 1, np.minimum(lengths, 1))  # shingles per text (1 for a short text)
     row_offsets = np.concatenate([[0], np.cumsum(grams)]).astype(np.int64)
     total = int(row_offsets[-1])
-    # the first word position of every shingle, and how many words it spans (n, or all of a short text)
-    doc_of = np.repeat(np.arange(len(texts)), grams)
-    first = starts[doc_of] + (np.arange(total) - row_offsets[doc_of])
-    span = np.minimum(lengths[doc_of], n)
     h = np.zeros(total, dtype=np.uint64)
-    full = span == n
+    long_text = lengths >= n
     with np.errstate(over="ignore"):
-        starts_full = first[full]
-        acc = np.zeros(len(starts_full), dtype=np.uint64)
-        for k in range(n):  # the common case: n whole words
-            acc = acc * _PRIME + word_hash[starts_full + k]
-        h[full] = acc
-        short = np.flatnonzero(~full)  # the single shingle of a text shorter than n words
-        for k in range(n):
-            short = short[k < span[short]]
-            h[short] = h[short] * _PRIME + word_hash[first[short] + k]
+        if n_words >= n and long_text.any():
+            # the hash of the n words starting at every word position (contiguous slices, no gathers),
+            # then the positions whose n words lie inside one text, in order
+            windows = n_words - n + 1
+            acc = np.zeros(windows, dtype=np.uint64)
+            for k in range(n):
+                acc = acc * _PRIME + word_hash[k:k + windows]
+            doc_of_word = np.repeat(np.arange(len(texts)), lengths)[:windows]
+            pos_in_doc = np.arange(windows) - starts[doc_of_word]
+            valid = pos_in_doc <= lengths[doc_of_word] - n
+            h[np.repeat(long_text, grams)] = acc[valid]
+        short = np.flatnonzero((lengths > 0) & ~long_text)  # a text shorter than n words: one shingle
+        for d in short:
+            value = np.uint64(0)
+            for k in range(int(lengths[d])):
+                value = value * _PRIME + word_hash[starts[d] + k]
+            h[row_offsets[d]] = value
     return h, row_offsets, lengths == 0
 
 
