@@ -2,7 +2,9 @@
 
     .venv/bin/python -m bench scale --docs 100000 [--root /tmp/winnow_scale] [--no-app] [--moves 40]
 
-Steps, each in its own child process (so its peak memory is its own: `ru_maxrss` from `os.wait4`):
+Steps, each in its own child process, so its memory is its own: the peak of the summed resident
+memory of the process and its workers (sampled every 0.2 s), and the largest single process
+(`ru_maxrss` from `os.wait4`):
 1. corpus: bench/make_corpus.py writes ROOT/corpus-N/docs.{jsonl,parquet} (reused when present);
 2. ingest: `python -m core ingest` of the Parquet file (id and label fields);
 3. heuristics: `python -m core score gopher_quality gopher_repetition fineweb c4 length` (run_signal);
@@ -47,21 +49,60 @@ def _env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
+def _tree_rss_mb(pid: int) -> int:
+    """Resident memory (MB) of a process and all its descendants, summed (worker pools included)."""
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            parent[int(d.name)] = int(fields[1])
+            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c not in tree]
+        tree.update(kids)
+        frontier.extend(kids)
+    return sum(rss.get(p, 0) for p in tree) // (1 << 20)
+
+
 def measured(name: str, argv: list[str], log: Path) -> dict:
-    """Run argv as a child; its wall seconds, peak RSS (MB), exit status and load average before/after."""
+    """Run argv as a child: wall seconds, peak memory, exit status and load average before/after.
+
+    peak_mb: the highest sum of resident memory over the child and its descendants (sampled every
+    0.2 s); max_proc_mb: the largest single process (ru_maxrss from wait4, exact)."""
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
+    peak = {"tree": 0}
+    stop = threading.Event()
     with open(log, "ab") as fh:
         fh.write(f"\n$ {' '.join(argv)}\n".encode())
         fh.flush()
         proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), stdout=fh, stderr=subprocess.STDOUT)
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak["tree"] = max(peak["tree"], _tree_rss_mb(proc.pid))
+                stop.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        stop.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
     secs = time.perf_counter() - t0
-    row = {"step": name, "seconds": round(secs, 1), "peak_mb": round(usage.ru_maxrss / 1024),
+    one = round(usage.ru_maxrss / 1024)
+    row = {"step": name, "seconds": round(secs, 1), "peak_mb": max(peak["tree"], one), "max_proc_mb": one,
            "rc": proc.returncode, "load": f"{load0:.1f}→{os.getloadavg()[0]:.1f}"}
-    print(f"  {name:<11} {secs:8.1f} s  peak {row['peak_mb']:6,} MB  load {row['load']}  exit {proc.returncode}",
-          flush=True)
+    print(f"  {name:<11} {secs:8.1f} s  peak {row['peak_mb']:6,} MB (largest process {one:,} MB)  "
+          f"load {row['load']}  exit {proc.returncode}", flush=True)
     return row
 
 
@@ -231,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                      "rc": 1 if app["errors"] else 0, "load": f"{load0:.1f}→{os.getloadavg()[0]:.1f}"})
 
     print(f"\n{args.docs:,} documents, {os.cpu_count()} CPUs, started {started}\n")
-    print("| step | seconds | peak memory (MB) | load average | notes |\n|---|---:|---:|---|---|")
+    print("| step | seconds | peak memory (MB) | largest process (MB) | load average | notes |\n"
+          "|---|---:|---:|---:|---|---|")
     for r in rows:
         note = "" if not r["rc"] else f"exit {r['rc']}"
         if "slider" in r:
@@ -244,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                     + ", ".join(f"{k} {v}" for k, v in app["pages"].items()) + " s"
                     + (f"; over 3 s: {', '.join(slow)}" if slow else "; all <= 3 s")
                     + (f"; errors on {', '.join(app['errors'])}" if app["errors"] else ""))
-        print(f"| {r['step']} | {r['seconds']:,.1f} | {r['peak_mb']:,} | {r['load']} | {note} |")
+        print(f"| {r['step']} | {r['seconds']:,.1f} | {r['peak_mb']:,} | {r.get('max_proc_mb', r['peak_mb']):,} | "
+              f"{r['load']} | {note} |")
     print(json.dumps({"docs": args.docs, "started": started, "rows": rows, "app": app}))
     return 1 if any(r["rc"] for r in rows) else 0
 
