@@ -8,6 +8,7 @@ helpers in core/compare_view.py); this page only draws.
 
 from __future__ import annotations
 
+import html
 import json
 
 import pandas as pd
@@ -185,7 +186,9 @@ st.dataframe(summary[["selection", "covered", "share_covered", "entropy_bits", "
 as_share = st.radio("Bars show", ["share of each selection", "documents"], horizontal=True, key="cmp_cov_mode",
                     help="shares compare selections of different sizes")
 values = cv.coverage_shares(per_cluster) if as_share == "share of each selection" else per_cluster
-labels = [f"{c}: {cluster_label[str(c)]}" if str(c) in cluster_label else str(c) for c in per_cluster.index]
+# sources, labels and cluster names come from the corpus: escaped for Plotly's HTML-like text (shown as typed)
+labels = [html.escape(f"{c}: {cluster_label[str(c)]}" if str(c) in cluster_label else str(c), quote=False)
+          for c in per_cluster.index]
 fig = go.Figure()
 for name in order:
     fig.add_trace(go.Bar(x=labels, y=values[name], name=name, marker_color=colour[name],
@@ -382,7 +385,7 @@ else:
                                    marker={"size": 3, "color": BACKGROUND}, showlegend=False), row=r, col=c)
         mine = pts[pts["selection"] == name]
         fig.add_trace(go.Scattergl(x=mine["x"], y=mine["y"], mode="markers", name=name, showlegend=False,
-                                   marker={"size": 4, "color": colour[name], "opacity": 0.85}, text=mine["id"],
+                                   marker={"size": 4, "color": colour[name], "opacity": 0.85}, text=[html.escape(str(i), quote=False) for i in mine["id"]],
                                    hovertemplate="%{text}<extra>" + name + "</extra>"), row=r, col=c)
         fig.update_xaxes(visible=False, row=r, col=c, **({"range": xr} if xr else {}))
         fig.update_yaxes(visible=False, row=r, col=c, **({"range": yr} if yr else {}))

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from core.ingest import ingest_paths
+from core.select import save_selection
 from core.signals.runner import run_signal
 from core.workspace import Workspace
 from tests.browser.conftest import ROOT, AppServer, wait_for_app
@@ -31,6 +32,9 @@ HOSTILE = {
     "h-ansi": "\x1b[31mred text\x1b[0m then \x1b]8;;http://example.invalid\x07osc link\x1b]8;;\x07",
     "h-long": LONG,
 }
+# an id is corpus data too: it is shown in titles, pickers and chart hovers
+HOSTILE_ID = '<b>bold</b>-id<img src=x onerror="window.__pwned=1">'
+HOSTILE[HOSTILE_ID] = "A short document whose id is markup."
 HOSTILE_LABEL = "![label image](x)<b>lbl</b> $x$ _em_"
 FILLER = [
     f"Filler document {i} about {topic}: ordinary prose with enough words so that the quality rules keep it. "
@@ -68,6 +72,9 @@ def hostile_ws(tmp_path_factory) -> Workspace:
     report = ingest_paths(ws, [src], id_field="id", label_field="topic")
     assert report.loaded == len(HOSTILE) + len(FILLER)
     run_signal(ws, "gopher_quality")
+    n = len(HOSTILE) + len(FILLER)
+    save_selection(ws, "everything", {"strategy": "random", "size": n, "seed": 1})  # for Compare
+    save_selection(ws, "some", {"strategy": "random", "size": n // 2, "seed": 2})
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
     for argv in (["embed", "--quiet"], ["map", "--method", "pca", "--quiet"]):
         subprocess.run([sys.executable, "-m", "core", *argv, "--workspace", str(ws.root)], cwd=ROOT, check=True,
@@ -168,17 +175,42 @@ def test_hostile_text_is_shown_as_text_everywhere(hostile_app, page):
         page.wait_for_function(SHOWN, arg=HOSTILE[doc_id])
         assert_clean(page, f"Scores sample {doc_id}", dialogs)
 
+    # -- Compare: the selections' map hover names each document by its id, shown as typed
+    page.goto(f"{hostile_app.url}/compare")
+    wait_for_app(page)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0"
+                           " && [...document.querySelectorAll('.js-plotly-plot')].some(g => g._fullData"
+                           " && g._fullData.some(t => t.text && Array.from(t.text).length))", timeout=120_000)
+    wait_for_app(page)
+    assert_clean(page, "Compare", dialogs)
+    xy = page.evaluate(POINT_XY, HOSTILE_ID)
+    assert xy, "the document with a markup id is not on the Compare map"
+    page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
+    xy = page.evaluate(POINT_XY, HOSTILE_ID)
+    page.mouse.move(xy[0] + 20, xy[1] + 20)
+    page.mouse.move(xy[0], xy[1], steps=5)
+    label = page.locator(".hoverlayer .hovertext").first
+    label.wait_for(timeout=10_000)
+    hover = label.text_content()
+    assert any(k in hover for k in HOSTILE), hover  # this point or a close neighbour, named as typed
+    if "bold-id" in hover:  # the markup id: its <b> tags are shown, not turned into bold text
+        assert HOSTILE_ID in hover, hover
+    assert_clean(page, "Compare hover", dialogs)
+
 
 # The screen position of a document's point: its trace and index from customdata, through the axes.
 POINT_XY = """(id) => {
-    const g = document.querySelector('.js-plotly-plot');
+  const esc = s => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  for (const g of [...document.querySelectorAll('.js-plotly-plot')].reverse()) {
     const L = g._fullLayout, r = g.getBoundingClientRect();
     for (const t of g._fullData) {
-        if (!t.customdata || t.visible !== true) continue;
-        const i = Array.from(t.customdata).indexOf(id);
+        const names = t.customdata || t.text;
+        if (!names || t.visible !== true || typeof names === 'string') continue;
+        const i = Array.from(names).findIndex(n => n === id || n === esc(id));
         if (i < 0) continue;
         const xa = L[(t.xaxis || 'x').replace('x', 'xaxis')], ya = L[(t.yaxis || 'y').replace('y', 'yaxis')];
         return [r.left + xa._offset + xa.l2p(t.x[i]), r.top + ya._offset + ya.l2p(t.y[i])];
     }
-    return null;
+  }
+  return null;
 }"""
