@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import mmap
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,7 @@ from core.workspace import Workspace, atomic_path, read_json, write_json, write_
 
 DEFAULT_MAX_CHARS = 5_000_000  # a document over 5 million characters goes to quarantine
 CHUNK_ROWS = 100_000
+PARQUET_DICTIONARY_LIMIT = 1_000  # DuckDB's dictionary_size_limit for the docs parts (see `write_part`)
 TEXT_FIELD_GUESSES = ("text", "content", "conversations", "messages", "document", "body", "code", "prompt")
 ROLE_NAMES = {"human": "User", "user": "User", "gpt": "Assistant", "assistant": "Assistant",
               "chatgpt": "Assistant", "bing": "Assistant", "bard": "Assistant", "model": "Assistant",
@@ -122,10 +124,37 @@ class _Ingest:
         self.label_field = label_field
         self.max_chars = max_chars
         self.report = IngestReport()
-        self.existing = _existing_ids(ws)
-        self.seen: dict[str, tuple[str, int]] = {}  # id -> (file, row) where it was first seen in this call
+        self.existing_ids = _existing_ids(ws)  # id, sha1 of the documents already in the workspace (Arrow)
+        self._existing: dict[str, str] | None = None
+        self._seen: dict[str, tuple[str, int]] = {}  # id -> (file, row) where it was first seen in this call
+        # ids loaded by `add_table`, kept as Arrow arrays, (file, first row, ids): a Python dict of a
+        # million ids costs seconds, and it is only needed when a row-by-row file follows or a repeat is found
+        self.seen_tables: list[tuple[str, int, pa.Array]] = []
         self.buffer: list[tuple[str, str, str, str | None, str]] = []
         self.bad: list[dict[str, Any]] = []
+
+    @property
+    def existing(self) -> dict[str, str]:
+        if self._existing is None:
+            self._existing = dict(zip(self.existing_ids.column("id").to_pylist(),
+                                      self.existing_ids.column("sha1").to_pylist(), strict=True))
+        return self._existing
+
+    @property
+    def seen(self) -> dict[str, tuple[str, int]]:
+        for file, first_row, ids in self.seen_tables:
+            n = len(ids)
+            self._seen.update(zip(ids.to_pylist(), zip(itertools.repeat(file, n), range(first_row, first_row + n),
+                                                       strict=True), strict=True))
+        self.seen_tables = []
+        return self._seen
+
+    def _seen_arrow(self) -> pa.Array:
+        """Every id seen so far in this call, as one Arrow array (for `is_in`)."""
+        arrays = [ids for _, _, ids in self.seen_tables]
+        if self._seen:
+            arrays.append(pa.array(list(self._seen), pa.string()))
+        return pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
 
     def quarantine(self, file: str, row: int, reason: str, excerpt: str | None, doc_id: str | None = None) -> None:
         self.bad.append({"file": file, "row": row, "id": doc_id, "reason": reason, "excerpt": excerpt or ""})
@@ -159,12 +188,13 @@ class _Ingest:
         else:
             doc_id = f"{source}:{row.name}" if row.name else f"{source}:{row.row_no}"
         sha1 = hashlib.sha1(text.encode("utf-8")).hexdigest()
-        if doc_id in self.seen:
-            first_file, first_row = self.seen[doc_id]
+        seen = self.seen
+        if doc_id in seen:
+            first_file, first_row = seen[doc_id]
             self.quarantine(where, row.row_no, f"duplicate id (first seen at {first_file}:{first_row})", text[:200],
                             doc_id)
             return
-        self.seen[doc_id] = (where, row.row_no)
+        seen[doc_id] = (where, row.row_no)
         if doc_id in self.existing:
             if self.existing[doc_id] == sha1:
                 self.report.unchanged += 1
@@ -201,12 +231,16 @@ class _Ingest:
         # Lengths and hashes are computed by DuckDB in parallel and written straight to Parquet. Snappy:
         # a keyword search scans every text, and over 1M documents that scan took about 1.4x as long
         # with zstd (which makes parts 1/3 smaller) and about 0.85x without compression (2.5x larger).
+        # A small dictionary limit: DuckDB otherwise builds a dictionary of every text (and id, hash)
+        # before finding it no smaller, which took as long as the rest of the write; source and label
+        # (a few distinct values) still get one.
         with atomic_path(part) as tmp:
             con.execute(f"""
                 COPY (SELECT id, text, source, label, meta, length(text)::BIGINT AS n_chars, n_words,
                              sha1(text) AS sha1
                       FROM raw)
-                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 50000)
+                TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 50000,
+                                       DICTIONARY_SIZE_LIMIT {PARQUET_DICTIONARY_LIMIT})
             """)
         con.close()
         self.report.loaded += raw.num_rows
@@ -217,28 +251,35 @@ class _Ingest:
         the same checks on ids as `add`, done on whole columns; rows become parts without a Python loop.
         `first_row` is the line number of the table's first row."""
         n = table.num_rows
-        texts = table.column(self.text_field).combine_chunks()
+        texts = table.column(self.text_field)
         if self.id_field:
-            ids = table.column(self.id_field).cast(pa.string()).to_pylist()
+            ids = table.column(self.id_field).cast(pa.string()).combine_chunks()
         else:
-            ids = [f"{source}:{i}" for i in range(first_row, first_row + n)]
+            rows = pa.array(np.arange(first_row, first_row + n, dtype=np.int64)).cast(pa.string())
+            ids = pc.binary_join_element_wise(pa.scalar(f"{source}:"), rows, "")
         keep = np.ones(n, dtype=bool)
-        uniq = set(ids)
-        if None in uniq or "" in uniq or len(uniq) != n or not uniq.isdisjoint(self.seen) \
-                or not uniq.isdisjoint(self.existing):
-            for i, doc_id in enumerate(ids):
+        seen = self._seen_arrow()
+        clean = (ids.null_count == 0 and not pc.any(pc.equal(pc.utf8_trim_whitespace(ids), "")).as_py()
+                 and pc.count_distinct(ids).as_py() == n
+                 and (len(seen) == 0 or not pc.any(pc.is_in(ids, value_set=seen)).as_py())
+                 and (self.existing_ids.num_rows == 0
+                      or not pc.any(pc.is_in(ids, value_set=self.existing_ids.column("id"))).as_py()))
+        if not clean:  # a missing, repeated or known id: row by row, with the same reasons as `add`
+            seen_dict = self.seen
+            for i, doc_id in enumerate(ids.to_pylist()):
                 row = first_row + i
                 if doc_id is None or not doc_id.strip():
                     keep[i] = False
                     rec = table.slice(i, 1).to_pylist()[0]
+                    rec.pop("__winnow_n_words__", None)
                     self.quarantine(file, row, f"missing or invalid id field {self.id_field!r}", _dump(rec))
-                elif doc_id in self.seen:
+                elif doc_id in seen_dict:
                     keep[i] = False
-                    where, first = self.seen[doc_id]
+                    where, first = seen_dict[doc_id]
                     self.quarantine(file, row, f"duplicate id (first seen at {where}:{first})",
                                     texts[i].as_py()[:200], doc_id)
                 else:
-                    self.seen[doc_id] = (file, row)
+                    seen_dict[doc_id] = (file, row)
                     if doc_id in self.existing:
                         keep[i] = False
                         text = texts[i].as_py()
@@ -248,16 +289,14 @@ class _Ingest:
                             self.quarantine(file, row, "id already in the workspace with a different text",
                                             text[:200], doc_id)
         else:
-            self.seen.update(zip(ids, zip(itertools.repeat(file, n), range(first_row, first_row + n), strict=True),
-                                 strict=True))
+            self.seen_tables.append((file, first_row, ids))
         skip = {self.text_field, self.id_field, self.label_field, "__winnow_n_words__"}
         others = [c for c in table.column_names if c not in skip]
         label = None
         if self.label_field and self.label_field in table.column_names:
             label = table.column(self.label_field).cast(pa.string())
             label = pc.if_else(pc.equal(label, ""), pa.scalar(None, pa.string()), label)
-        raw = pa.table({"id": pa.array(ids, pa.string()), "text": texts,
-                        "source": pa.array(np.full(n, source, dtype=object), pa.string()),
+        raw = pa.table({"id": ids, "text": texts, "source": pa.repeat(pa.scalar(source, pa.string()), n),
                         "label": label if label is not None else pa.nulls(n, pa.string()),
                         "meta": _meta_json(table, others), "n_words": table.column("__winnow_n_words__")})
         if not keep.all():
@@ -285,17 +324,31 @@ FAST_BLOCK_BYTES = (1 << 20, 64 << 20)  # pyarrow's JSON block (small is faster)
 def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Words per text: maximal runs of characters other than ASCII whitespace and control characters
     (bytes <= 0x20); for ordinary text what `len(text.split())` gives. numpy over Arrow's buffers."""
+    return _scan_texts(texts)[0]
+
+
+def _scan_texts(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int, bool]:
+    """(words per text, the longest text in bytes, whether any text holds a NUL) in one look at the
+    bytes, without copying them (string or large_string, any offset)."""
     if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
-    arr = texts.cast(pa.large_string())
-    n = len(arr)
+        if texts.num_chunks != 1:
+            parts = [_scan_texts(c) for c in texts.chunks]
+            if not parts:
+                return np.zeros(0, dtype=np.int64), 0, False
+            return (np.concatenate([p[0] for p in parts]), max(p[1] for p in parts), any(p[2] for p in parts))
+        texts = texts.chunk(0)
+    n = len(texts)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+        return np.zeros(0, dtype=np.int64), 0, False
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        texts = texts.cast(pa.large_string())
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    offsets = np.frombuffer(texts.buffers()[1], dtype=width)[texts.offset:texts.offset + n + 1].astype(np.int64)
     start, end = int(offsets[0]), int(offsets[-1])
     if end == start:
-        return np.zeros(n, dtype=np.int64)
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start:end]
+        return np.zeros(n, dtype=np.int64), 0, False
+    longest = int(np.diff(offsets).max())
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[start:end]
     space = data <= 32
     word_start = np.empty_like(space)
     word_start[0] = not space[0]
@@ -305,7 +358,8 @@ def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     word_start[firsts] = ~space[firsts]  # a document's first character starts a word unless it is a space
     starts = np.flatnonzero(word_start)
     counts = np.searchsorted(starts, offsets[1:] - start) - np.searchsorted(starts, offsets[:-1] - start)
-    return counts.astype(np.int64)
+    nul = not data.all()
+    return counts.astype(np.int64), longest, nul
 
 
 def _meta_json(table: pa.Table, columns: list[str]) -> pa.Array:
@@ -323,8 +377,8 @@ def _meta_json(table: pa.Table, columns: list[str]) -> pa.Array:
     return out.combine_chunks().cast(pa.string())
 
 
-def _line_ranges(path: Path, target: int) -> list[tuple[int, int, int]]:
-    """(start, end, lines) byte ranges of about `target` bytes that end at a line break."""
+def _line_ranges(path: Path, target: int) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of about `target` bytes that end at a line break."""
     size = path.stat().st_size
     if size == 0:
         return []
@@ -334,59 +388,74 @@ def _line_ranges(path: Path, target: int) -> list[tuple[int, int, int]]:
         while start < size:
             end = mm.find(b"\n", min(start + target, size) - 1)
             end = size if end < 0 else end + 1
-            lines = sum(mm[i:min(i + (1 << 24), end)].count(b"\n") for i in range(start, end, 1 << 24))
-            out.append((start, end, lines + (mm[end - 1:end] != b"\n")))
+            out.append((start, end))
             start = end
     return out
 
 
 def _read_range(path: Path, start: int, end: int, schema: pa.Schema, text_field: str, id_field: str | None,
-                label_field: str | None, max_chars: int, lines: int) -> pa.Table | None:
-    """One byte range of a JSONL file as a table with its word counts, or None if anything is unusual."""
+                label_field: str | None, max_chars: int, digest=None) -> tuple[pa.Table | None, int]:
+    """One byte range of a JSONL file as a table with its word counts, or None if anything is unusual;
+    and the number of lines in it. `digest` (a hashlib object), when given, is updated with the bytes,
+    in a second thread while pyarrow parses them (both release the GIL)."""
     import pyarrow.json as pj
 
     with open(path, "rb") as fh:
         fh.seek(start)
-        data = pa.py_buffer(fh.read(end - start))
-    table = None
-    for block in FAST_BLOCK_BYTES:
-        try:
-            table = pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=block),
-                                 parse_options=pj.ParseOptions(explicit_schema=schema,
-                                                               unexpected_field_behavior="infer"))
-            table.validate(full=True)  # pyarrow does not check UTF-8 while parsing
-            break
-        except (pa.ArrowException, OSError) as exc:
-            if "straddl" not in str(exc):  # only a line longer than the block is worth a second try
-                return None
-    del data
+        raw = fh.read(end - start)
+    hasher = None
+    if digest is not None:
+        hasher = threading.Thread(target=digest.update, args=(raw,))
+        hasher.start()
+    try:
+        lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+        data = pa.py_buffer(raw)
+        table = None
+        for block in FAST_BLOCK_BYTES:
+            try:
+                table = pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=block),
+                                     parse_options=pj.ParseOptions(explicit_schema=schema,
+                                                                   unexpected_field_behavior="infer"))
+                table.validate(full=True)  # pyarrow does not check UTF-8 while parsing
+                break
+            except (pa.ArrowException, OSError) as exc:
+                if "straddl" not in str(exc):  # only a line longer than the block is worth a second try
+                    return None, lines
+        del data
+    finally:
+        if hasher is not None:
+            hasher.join()
+    del raw
     if table is None or table.num_rows != lines or text_field not in table.column_names:
-        return None  # a blank line (pyarrow skips it, and row numbers would shift) or no text at all
+        return None, lines  # a blank line (pyarrow skips it, and row numbers would shift) or no text at all
     for name, field_type in zip(table.column_names, table.schema.types, strict=True):
         if pa.types.is_temporal(field_type):
-            return None
+            return None, lines
         if name in (id_field, label_field) and not (pa.types.is_string(field_type) or pa.types.is_integer(field_type)):
-            return None
+            return None, lines
     text = table.column(text_field)
-    if not pa.types.is_string(text.type) or text.null_count or pc.max(pc.utf8_length(text)).as_py() > max_chars:
-        return None
+    if not pa.types.is_string(text.type) or text.null_count:
+        return None, lines
     counts = []
     for chunk in text.chunks:
-        words = word_counts(chunk)
+        words, longest, nul = _scan_texts(chunk)
+        if nul:
+            return None, lines
+        # bytes >= characters: only a chunk with a text of more bytes than the limit needs counting
+        if longest > max_chars and pc.max(pc.utf8_length(chunk)).as_py() > max_chars:
+            return None, lines
         # no words: empty or only whitespace (what the row-by-row path calls "text is empty or whitespace");
         # one "word" may still be only Unicode spaces (U+00A0, U+3000...): Python decides those
         few = np.flatnonzero(words <= 1)
         if len(few) and not all(t.strip() for t in chunk.take(pa.array(few)).to_pylist()):
-            return None
+            return None, lines
         counts.append(words)
     words = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
-    if pc.any(pc.match_substring(text, "\x00")).as_py():
-        return None
-    return table.append_column("__winnow_n_words__", pa.array(words, pa.int64()))
+    return table.append_column("__winnow_n_words__", pa.array(words, pa.int64())), lines
 
 
 def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | None, label_field: str | None,
-                max_chars: int) -> Iterator[tuple[int, pa.Table, int, int]] | None:
+                max_chars: int) -> tuple[Iterator[tuple[int, pa.Table, int, int]], str] | None:
     """Read a clean JSONL file column-wise with pyarrow (several times faster than row by row).
 
     Returns None, and the caller reads the file row by row with exact per-row reasons, whenever
@@ -394,8 +463,9 @@ def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | No
     shift), a text that is not a string or is null, empty, too long or holds NUL, or an id or label
     that is neither string nor integer. Ids (duplicates, re-ingest) are checked by `add_table`.
     Otherwise returns an iterator of (first row number, table, start byte, end byte) over ranges of about
-    FAST_RANGE_BYTES: every range is checked before anything is written, so a file larger than
-    that is parsed twice (once to check, once to load) and memory stays bounded.
+    FAST_RANGE_BYTES, and the file's sha256 (computed from the same read): every range is checked before
+    anything is written, so a file larger than that is parsed twice (once to check, once to load) and
+    memory stays bounded; a smaller one is read once.
     """
     if path.name.lower().endswith(".gz"):
         return None
@@ -408,24 +478,26 @@ def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | No
     schema = pa.schema([(k, pa.string()) for k in sorted(string_fields)])
     ranges = _line_ranges(path, FAST_RANGE_BYTES)
     args = (schema, text_field, id_field, label_field, max_chars)
-    tables = []
-    for start, end, lines in ranges:
-        table = _read_range(path, start, end, *args, lines)
+    digest = hashlib.sha256()
+    tables, line_counts = [], []
+    for start, end in ranges:
+        table, lines = _read_range(path, start, end, *args, digest=digest)
         if table is None:
             return None
         tables.append(table if len(ranges) == 1 else None)
+        line_counts.append(lines)
 
     def _tables() -> Iterator[tuple[int, pa.Table, int, int]]:
         first = 1
-        for (start, end, lines), table in zip(ranges, tables, strict=True):
-            again = table if table is not None else _read_range(path, start, end, *args, lines)
-            if again is None:  # pragma: no cover - the file changed between the check and the load
+        for (start, end), lines, table in zip(ranges, line_counts, tables, strict=True):
+            again = table if table is not None else _read_range(path, start, end, *args)[0]
+            if again is None or again.num_rows != lines:  # pragma: no cover - the file changed meanwhile
                 raise WinnowError(f"{path.name} changed while it was being ingested; ingest it again")
             yield first, again, start, end
             first += lines
         tables.clear()
 
-    return _tables()
+    return _tables(), digest.hexdigest()
 
 
 def check_inputs(paths: list[Path | str]) -> list[Path]:
@@ -479,10 +551,11 @@ def ingest_paths(
         job.text_field = field_name or "text"
         before = (job.report.loaded + len(job.buffer), job.report.quarantined, job.report.unchanged)
         size = _size(path)
-        fast = None
+        fast, digest = None, None
         if field_name and detect_format(path) == "jsonl":
             fast = _fast_jsonl(path, first, field_name, id_field, label_field, max_chars)
         if fast is not None:
+            fast, digest = fast
             for first_row, table, start, end in fast:
                 def _prog(done: int, total: int, base: int = done_bytes + start, span: int = end - start) -> None:
                     progress(base + int(span * done / max(total, 1)), total_bytes)
@@ -496,7 +569,7 @@ def ingest_paths(
                     progress(min(done_bytes + row.offset, done_bytes + size), total_bytes)
         done_bytes += size
         progress(done_bytes, total_bytes)
-        digest = _sha256(path)
+        digest = digest or _sha256(path)
         job.finish_file(src, digest)
         job.report.files.append({
             "path": str(path.resolve()), "format": detect_format(path), "sha256": digest,
@@ -573,15 +646,16 @@ def _next_part_path(ws: Workspace) -> Path:
     return ws.dir("docs") / f"part-{(max(numbers) + 1 if numbers else 0):05d}.parquet"
 
 
-def _existing_ids(ws: Workspace) -> dict[str, str]:
+def _existing_ids(ws: Workspace) -> pa.Table:
+    """id and sha1 of every document already in the workspace."""
     if not ws.has_docs():
-        return {}
+        return pa.table({"id": pa.array([], pa.string()), "sha1": pa.array([], pa.string())})
     con = duckdb.connect()
-    rows = con.execute(
+    table = con.sql(
         f"SELECT id, sha1 FROM read_parquet('{_sql_path(ws.dir('docs'))}/part-*.parquet')"
-    ).fetchall()
+    ).to_arrow_table()
     con.close()
-    return dict(rows)
+    return table
 
 
 def _log_ingest(ws: Workspace, report: IngestReport, options: dict[str, Any]) -> None:
