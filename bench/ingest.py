@@ -11,7 +11,8 @@ one JSONL file, then measures in the same run, on the same file (already in the 
 - Browse's first page of a keyword search (`core.browse.page_docs`) over the N documents, and the
   count of matches (`count_docs`), in seconds, for a few words.
 Targets (issue 3): at least 3x pandas, 1M documents in 60 s or less, the first page in 1 s or less.
-Prints a table and one JSON line (for scripts).
+Prints a table with wall and CPU seconds (CPU counts every thread of this process) and the load
+average around the two runs (on a shared machine the wall clock depends on it), and one JSON line.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         ws_path = root / "ws"
         shutil.rmtree(ws_path, ignore_errors=True)
         ws = Workspace.create(ws_path)
+        load_before = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
         report = ingest_paths(ws, [src], id_field="id")
         t_ours, cpu_ours = time.perf_counter() - t0, time.process_time() - c0
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pandas.read_json(lines=True): {t_pd:.1f} s ({args.docs / t_pd:,.0f} docs/s; {cpu_pd:.1f} s CPU)",
               flush=True)
 
+        load_after = os.getloadavg()[0]
         store = Store(ws)
         searches = []
         for word in WORDS:
@@ -120,17 +123,22 @@ def main(argv: list[str] | None = None) -> int:
 
         ratio = t_pd / t_ours
         print()
-        print(f"{'':34}{'seconds':>10}{'docs/s':>12}")
-        print(f"{'winnow ingest (parse+check+write)':34}{t_ours:>10.1f}{args.docs / t_ours:>12,.0f}")
-        print(f"{'pandas.read_json (parse only)':34}{t_pd:>10.1f}{args.docs / t_pd:>12,.0f}")
+        print(f"{'':34}{'seconds':>10}{'docs/s':>12}{'CPU s':>8}")
+        print(f"{'winnow ingest (parse+check+write)':34}{t_ours:>10.1f}{args.docs / t_ours:>12,.0f}{cpu_ours:>8.1f}")
+        print(f"{'pandas.read_json (parse only)':34}{t_pd:>10.1f}{args.docs / t_pd:>12,.0f}{cpu_pd:>8.1f}")
         print(f"ratio winnow / pandas: {ratio:.2f}x  (target >= 3x; 1M documents in <= 60 s)")
+        # CPU seconds count every thread of this process; other users of the machine slow the wall clock
+        print(f"load average (1 min) before / after the two runs: {load_before:.1f} / {load_after:.1f} "
+              f"on {os.cpu_count()} CPUs")
         for s in searches:
             print(f"Browse search {s['word']!r:14} first page {s['first_page_s']:.3f} s ({s['rows']} rows), "
                   f"count {s['matches']:,} in {s['count_s']:.3f} s")
         print(json.dumps({"bench": "ingest", "docs": args.docs, "bytes": size, "cpus": os.cpu_count(),
                           "winnow_s": round(t_ours, 2), "winnow_cpu_s": round(cpu_ours, 2),
                           "winnow_docs_per_s": round(args.docs / t_ours), "pandas_s": round(t_pd, 2),
-                          "pandas_cpu_s": round(cpu_pd, 2), "ratio": round(ratio, 2), "searches": searches}))
+                          "pandas_cpu_s": round(cpu_pd, 2), "ratio": round(ratio, 2),
+                          "load_before": round(load_before, 2), "load_after": round(load_after, 2),
+                          "searches": searches}))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

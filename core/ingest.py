@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import mmap
+import os
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -437,8 +439,10 @@ def _read_range(path: Path, start: int, end: int, schema: pa.Schema, text_field:
     if not pa.types.is_string(text.type) or text.null_count:
         return None, lines
     counts = []
-    for chunk in text.chunks:
-        words, longest, nul = _scan_texts(chunk)
+    # numpy releases the GIL: the chunks (pyarrow's blocks) are scanned on every core
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        scans = list(pool.map(_scan_texts, text.chunks))
+    for chunk, (words, longest, nul) in zip(text.chunks, scans, strict=True):
         if nul:
             return None, lines
         # bytes >= characters: only a chunk with a text of more bytes than the limit needs counting
