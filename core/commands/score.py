@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from core.commands._common import add_job_args, add_workspace_arg, echo, open_workspace
+from core.commands._common import add_engine_args, add_job_args, add_workspace_arg, echo, open_workspace
 from core.errors import WinnowError
 from core.jobs import run_as_job
 from core.signals import get, load_all
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="recompute even when up to date")
     p.add_argument("--all-cheap", action="store_true",
                    help="compute every cheap signal that needs only the text (length, heuristics, exact_dup)")
+    add_engine_args(p)
     add_job_args(p)
     p.set_defaults(func=run)
 
@@ -96,12 +97,13 @@ def run(args: argparse.Namespace) -> int:
     argv = ["score", *names, *[x for item in args.param for x in ("--param", item)]]
     argv += [x for flag, v in (("--target", args.target), ("--benchmark", args.benchmark)) if v for x in (flag, v)]
     argv += ["--force"] if args.force else []
+    argv += ["--engine", args.engine] + (["--address", args.address] if args.address else [])
     results = {}
     with run_as_job(ws, "score", args.job_id, argv, quiet=args.quiet) as job:
         for i, name in enumerate(names, 1):
             job.stage(f"{name} ({i}/{len(names)})")
             res = run_signal(ws, name, params[name], target=args.target, benchmark=args.benchmark,
-                             progress=job, force=args.force)
+                             progress=job, force=args.force, engine=args.engine, address=args.address)
             results[res.key] = {"skipped": res.skipped, "seconds": round(res.seconds, 2),
                                 "summary": _brief(name, res.summary)}
             state = "up to date" if res.skipped else f"computed in {res.seconds:.1f}s"

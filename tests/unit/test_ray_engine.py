@@ -77,3 +77,14 @@ def test_embed_command_with_engine_ray(local_ray, make_ws):
     expected = embed_texts(texts, "static")
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(matrix, expected, atol=1e-5)
+
+
+def test_score_command_with_engine_ray(local_ray, two_copies):
+    from core.cli import main
+    from core.signals.runner import run_signal
+
+    local_ws, ray_ws = two_copies
+    assert main(["score", "length", "--workspace", str(ray_ws.root), "--engine", "ray", "--quiet"]) == 0
+    expected = pd.read_parquet(run_signal(local_ws, "length", workers=1).path)
+    pd.testing.assert_frame_equal(pd.read_parquet(ray_ws.dir("signals") / "length.parquet"), expected)
+    assert main(["score", "exact_dup", "--workspace", str(ray_ws.root), "--engine", "ray", "--quiet"]) == 2
