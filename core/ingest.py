@@ -34,6 +34,7 @@ from core.workspace import Workspace, atomic_path, read_json, write_json, write_
 
 DEFAULT_MAX_CHARS = 5_000_000  # a document over 5 million characters goes to quarantine
 CHUNK_ROWS = 100_000
+PARALLEL_PARTS = 2  # parts written at once by the column-wise path (see `_Ingest.write_parts`)
 PARQUET_DICTIONARY_LIMIT = 1_000  # DuckDB's dictionary_size_limit for the docs parts (see `write_part`)
 TEXT_FIELD_GUESSES = ("text", "content", "conversations", "messages", "document", "body", "code", "prompt")
 ROLE_NAMES = {"human": "User", "user": "User", "gpt": "Assistant", "assistant": "Assistant",
@@ -225,9 +226,33 @@ class _Ingest:
         """Write one docs part from a table of id, text, source, label and meta (strings)."""
         if raw.num_rows == 0:
             return
+        part = _next_part_path(self.ws)
+        self._copy_part(raw, part)
+        self.report.loaded += raw.num_rows
+        self.report.parts.append(part.name)
+
+    def write_parts(self, raw: pa.Table, progress=None) -> None:
+        """`write_part` for every CHUNK_ROWS rows of `raw`, PARALLEL_PARTS at a time: one DuckDB COPY
+        leaves a core idle much of the time (the Arrow scan and the Parquet writer take turns)."""
+        slices = [raw.slice(start, CHUNK_ROWS) for start in range(0, raw.num_rows, CHUNK_ROWS)]
+        if not slices:
+            return
+        first = _next_part_path(self.ws)
+        number = int(first.stem.split("-")[1])
+        parts = [first.with_name(f"part-{number + i:05d}.parquet") for i in range(len(slices))]
+        done = 0
+        with ThreadPoolExecutor(max_workers=PARALLEL_PARTS) as pool:
+            for part, piece in zip(parts, pool.map(self._copy_part, slices, parts), strict=True):
+                self.report.loaded += piece
+                self.report.parts.append(part.name)
+                done += piece
+                if progress:
+                    progress(done, raw.num_rows)
+
+    def _copy_part(self, raw: pa.Table, part: Path) -> int:
+        """Write `raw` (plus n_chars, n_words and sha1) to the Parquet file `part` atomically; its rows."""
         if "n_words" not in raw.column_names:
             raw = raw.append_column("n_words", pa.array(word_counts(raw.column("text")), pa.int64()))
-        part = _next_part_path(self.ws)
         con = duckdb.connect()
         con.register("raw", raw)
         # Lengths and hashes are computed by DuckDB in parallel and written straight to Parquet. Snappy:
@@ -245,8 +270,7 @@ class _Ingest:
                                        DICTIONARY_SIZE_LIMIT {PARQUET_DICTIONARY_LIMIT})
             """)
         con.close()
-        self.report.loaded += raw.num_rows
-        self.report.parts.append(part.name)
+        return raw.num_rows
 
     def add_table(self, file: str, source: str, table: pa.Table, progress=None, first_row: int = 1) -> None:
         """The fast path for (a range of) a file whose every row has a usable text (see `_fast_jsonl`):
@@ -303,10 +327,7 @@ class _Ingest:
                         "meta": _meta_json(table, others), "n_words": table.column("__winnow_n_words__")})
         if not keep.all():
             raw = raw.filter(pa.array(keep))
-        for start in range(0, raw.num_rows, CHUNK_ROWS):
-            self.write_part(raw.slice(start, CHUNK_ROWS))
-            if progress:
-                progress(min(start + CHUNK_ROWS, raw.num_rows), raw.num_rows)
+        self.write_parts(raw, progress)
 
     def finish_file(self, source: str, sha256: str) -> None:
         """Write this file's quarantine, replacing the one from an earlier ingest of the same bytes."""
