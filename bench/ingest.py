@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         ws_path = root / "ws"
         shutil.rmtree(ws_path, ignore_errors=True)
         ws = Workspace.create(ws_path)
+        import pandas as pd  # imported before either clock starts (DuckDB imports it too): neither run pays for it
+
+        gc.collect()
         load_before = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
         report = ingest_paths(ws, [src], id_field="id")
@@ -93,8 +96,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ingest did not load every document: {report.summary()}", file=sys.stderr)
             return 1
         print(f"winnow ingest: {t_ours:.1f} s ({args.docs / t_ours:,.0f} docs/s; {cpu_ours:.1f} s CPU)", flush=True)
-
-        import pandas as pd
 
         gc.collect()
         t0, c0 = time.perf_counter(), time.process_time()
