@@ -217,10 +217,11 @@ class _StaticEncoder:
         ids = self._tokenize_words(words)
         raw = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-        cum = np.zeros((len(flat) + 1, self.dim), dtype=np.float64)
-        np.cumsum(self._vectors(flat), axis=0, out=cum[1:])
         ends = np.cumsum(raw)
-        sums = cum[ends] - cum[ends - raw]
+        sums = np.zeros((len(words), self.dim), dtype=np.float64)
+        some = raw > 0
+        if some.any():
+            sums[some] = np.add.reduceat(self._vectors(flat), (ends - raw)[some], axis=0)
         known = raw.copy()
         if self.unk is not None:
             unk = np.concatenate([[0], np.cumsum(flat == self.unk)])
@@ -248,8 +249,8 @@ class _StaticEncoder:
         from scipy import sparse
 
         n = len(texts)
-        cut = [t[: self.max_chars] for t in texts]
-        splits = [t.split() for t in cut]
+        cut_texts = [t[: self.max_chars] for t in texts]
+        splits = [t.split() for t in cut_texts]
         words = list(chain.from_iterable(splits))
         with self.lock:
             index = self.index
@@ -263,24 +264,30 @@ class _StaticEncoder:
             flat = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
             indptr = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.fromiter(map(len, splits), dtype=np.int64, count=n), out=indptr[1:])
-            matrix = sparse.csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr),
-                                       shape=(n, len(index)))
+            # the window: tokens_before[k] counts the tokens before word occurrence k (over the whole batch);
+            # a text keeps its words whole up to `cut` and the first tokens of the word at `cut`
+            tokens_before = np.zeros(len(flat) + 1, dtype=np.int64)
+            np.cumsum(self.raw[flat], out=tokens_before[1:])
+            base = tokens_before[indptr[:-1]]
+            cut = np.minimum(np.searchsorted(tokens_before, base + STATIC_MAX_TOKENS, side="right") - 1, indptr[1:])
+            cut = np.maximum(cut, indptr[:-1])
+            owner = np.repeat(np.arange(n), np.diff(indptr))
+            keep = (np.arange(len(flat)) < cut[owner]).astype(np.float32)
+            matrix = sparse.csr_matrix((keep, flat, indptr), shape=(n, len(index)))
             out = np.asarray(matrix @ self.sums, dtype=np.float64)
-
-            def per_text(values: np.ndarray) -> np.ndarray:
-                cum = np.concatenate([[0], np.cumsum(values[flat])])
-                return cum[indptr[1:]] - cum[indptr[:-1]]
-
-            count = per_text(self.known).astype(np.float64)
-            raw = per_text(self.raw)
-            unsafe = per_text(self.unsafe.astype(np.int64)) > 0
-            unsafe |= np.fromiter((_ASCII_SEPARATORS.search(t) is not None for t in cut), dtype=bool, count=n)
-            # texts longer than the window: their first STATIC_MAX_TOKENS tokens, from their words' ids
-            for i in np.flatnonzero((raw > STATIC_MAX_TOKENS) & ~unsafe):
-                out[i], count[i] = self._from_ids(np.concatenate([self.ids[r] for r in flat[indptr[i]:indptr[i + 1]]]))
+            count = np.asarray(matrix @ self.known.astype(np.float32), dtype=np.float64)
+            unsafe = np.zeros(n, dtype=bool)
+            np.logical_or.at(unsafe, owner, self.unsafe[flat])
+            unsafe |= np.fromiter((_ASCII_SEPARATORS.search(t) is not None for t in cut_texts), dtype=bool, count=n)
+            for i in np.flatnonzero(cut < indptr[1:]):  # the word that crosses the window, in part
+                left = int(base[i] + STATIC_MAX_TOKENS - tokens_before[cut[i]])
+                if left > 0:
+                    vec, known = self._from_ids(self.ids[flat[cut[i]]][:left])
+                    out[i] += vec
+                    count[i] += known
             # texts the word split may not reproduce: tokenised whole
             todo = np.flatnonzero(unsafe)
-            for i, ids in zip(todo, self._whole([cut[i] for i in todo]), strict=True):
+            for i, ids in zip(todo, self._whole([cut_texts[i] for i in todo]), strict=True):
                 out[i], count[i] = self._from_ids(ids)
         np.divide(out, count[:, None], out=out, where=count[:, None] > 0)
         out[count == 0] = 0.0
