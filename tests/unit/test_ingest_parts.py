@@ -45,3 +45,33 @@ def test_parts_written_in_parallel_hold_every_row_once(tmp_path, monkeypatch):
     again = ingest_paths(ws, [src], id_field="id", label_field="label")
     assert (again.loaded, again.quarantined, again.unchanged) == (0, 0, 50)
     assert len(_docs(ws)) == 50
+
+
+def _write(path, rows):
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_repeated_ids_across_column_wise_and_row_by_row_files(tmp_path):
+    clean = _write(tmp_path / "clean.jsonl", [{"id": f"c{i}", "text": f"clean text {i}"} for i in range(5)])
+    # a malformed line sends this file row by row; its c3 repeats an id the column-wise file loaded
+    messy = _write(tmp_path / "messy.jsonl", [{"id": "m0", "text": "messy zero"}, "{not json",
+                                                {"id": "c3", "text": "another text"}])
+    # column-wise again, with one id the row-by-row file loaded and one the first file did
+    late = _write(tmp_path / "late.jsonl", [{"id": "m0", "text": "late"}, {"id": "c1", "text": "late too"},
+                                             {"id": "l2", "text": "late new"}])
+    ws = Workspace.create(tmp_path / "ws")
+    report = ingest_paths(ws, [clean, messy, late], id_field="id")
+    assert (report.loaded, report.quarantined) == (7, 4)
+    con = duckdb.connect()
+    bad = con.execute(f"SELECT file, \"row\", reason FROM read_parquet('{ws.dir('quarantine')}/*.parquet') "
+                      "ORDER BY file, \"row\"").fetchall()
+    ids = {r[0] for r in con.execute(f"SELECT id FROM read_parquet('{ws.dir('docs')}/part-*.parquet')").fetchall()}
+    con.close()
+    assert ids == {"c0", "c1", "c2", "c3", "c4", "m0", "l2"}
+    assert [(f, r) for f, r, _ in bad] == [("late.jsonl", 1), ("late.jsonl", 2), ("messy.jsonl", 2), ("messy.jsonl", 3)]
+    reasons = {(f, r): reason for f, r, reason in bad}
+    assert reasons[("messy.jsonl", 3)] == "duplicate id (first seen at clean.jsonl:4)"
+    assert reasons[("late.jsonl", 1)] == "duplicate id (first seen at messy.jsonl:1)"
+    assert reasons[("late.jsonl", 2)] == "duplicate id (first seen at clean.jsonl:2)"
+    assert reasons[("messy.jsonl", 2)].startswith("malformed JSON")
