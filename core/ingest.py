@@ -377,12 +377,14 @@ def _scan_texts(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int, boo
     word_start[0] = not space[0]
     np.greater(space[:-1], space[1:], out=word_start[1:])  # a space, then a character that is not one
     firsts = offsets[:-1] - start
-    firsts = firsts[firsts < len(data)]
+    inside = firsts < len(data)  # texts after the last byte are empty
+    firsts = firsts[inside]
     word_start[firsts] = ~space[firsts]  # a document's first character starts a word unless it is a space
-    starts = np.flatnonzero(word_start)
-    counts = np.searchsorted(starts, offsets[1:] - start) - np.searchsorted(starts, offsets[:-1] - start)
+    counts = np.zeros(n, dtype=np.int64)
+    counts[inside] = np.add.reduceat(word_start, firsts, dtype=np.int64)  # word starts from each text's first byte
+    counts[offsets[1:] == offsets[:-1]] = 0  # reduceat gives an empty text the next text's first element
     nul = not data.all()
-    return counts.astype(np.int64), longest, nul
+    return counts, longest, nul
 
 
 def _meta_json(table: pa.Table, columns: list[str]) -> pa.Array:

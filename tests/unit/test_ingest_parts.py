@@ -75,3 +75,17 @@ def test_repeated_ids_across_column_wise_and_row_by_row_files(tmp_path):
     assert reasons[("late.jsonl", 1)] == "duplicate id (first seen at messy.jsonl:1)"
     assert reasons[("late.jsonl", 2)] == "duplicate id (first seen at clean.jsonl:2)"
     assert reasons[("messy.jsonl", 2)].startswith("malformed JSON")
+
+
+def test_word_counts_match_split_with_empty_and_blank_texts_anywhere():
+    import pyarrow as pa
+
+    from core.ingest import word_counts
+
+    texts = ["", " a b ", "", "x", "  ", "hello  world\tfoo\n", "", "\u00e9t\u00e9 z", "\x01y", "", ""]
+    arr = pa.array(texts)
+    assert list(word_counts(arr)) == [len(t.split()) for t in texts]
+    assert list(word_counts(arr.slice(2))) == [len(t.split()) for t in texts[2:]]  # an offset into the buffers
+    assert list(word_counts(pa.chunked_array([arr.slice(0, 3), arr.slice(3)]))) == [len(t.split()) for t in texts]
+    assert list(word_counts(arr.cast(pa.large_string()))) == [len(t.split()) for t in texts]
+    assert list(word_counts(pa.array(["", ""]))) == [0, 0]
