@@ -168,26 +168,26 @@ class _StaticEncoder:
         self.ids: list[np.ndarray] = []  # token ids of each word (unknown tokens kept: they count for truncation)
         self.sums = np.zeros((0, self.dim), dtype=np.float32)  # sum of the word's token vectors (unknown dropped)
         self.raw = np.zeros(0, dtype=np.int64)  # tokens, unknown included
-        self.known = np.zeros(0, dtype=np.int64)  # tokens, unknown dropped
+        self.known = np.zeros(0, dtype=np.float32)  # tokens, unknown dropped (float32: a matrix product sums them)
         self.unsafe = np.zeros(0, dtype=bool)
 
-    def _vectors(self, ids: np.ndarray) -> np.ndarray:
-        """(len(ids), dim) float64 token vectors (model2vec's `_encode_helper`); an unknown token's is zero."""
+    def _vectors(self, ids: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """(len(ids), dim) token vectors (model2vec's `_encode_helper`); an unknown token's is zero."""
         mapped = ids if self.mapping is None else self.mapping[ids]
-        emb = self.embedding[mapped].astype(np.float64)
+        emb = self.embedding[mapped].astype(dtype)
         if self.weights is not None:
-            emb *= self.weights[ids].astype(np.float64)[:, None]
+            emb *= self.weights[ids].astype(dtype)[:, None]
         if self.unk is not None:
             emb[ids == self.unk] = 0.0
         return emb
 
-    def _tokenize_words(self, words: list[str]) -> list[np.ndarray]:
+    def _tokenize_words(self, words: list[str], unsafe: np.ndarray) -> list[np.ndarray]:
         """Token ids of each word, tokenised alone. Safe words are tokenised many to a text (one space
         between them, as in a text) and their tokens told apart by their character offsets: one call
         per word costs far more than its tokens."""
         out: list[np.ndarray | None] = [None] * len(words)
-        safe = [i for i, w in enumerate(words) if not _split_unsafe(w)]
-        alone = [i for i, w in enumerate(words) if _split_unsafe(w)]
+        safe = np.flatnonzero(~unsafe).tolist()
+        alone = np.flatnonzero(unsafe).tolist()
         chunks = [safe[s:s + 2000] for s in range(0, len(safe), 2000)]
         texts, starts = [], []
         for chunk in chunks:
@@ -214,24 +214,25 @@ class _StaticEncoder:
 
     def _add_words(self, words: list[str]) -> None:
         start = len(self.ids)
-        ids = self._tokenize_words(words)
+        unsafe = np.fromiter(map(_split_unsafe, words), dtype=bool, count=len(words))
+        ids = self._tokenize_words(words, unsafe)
         raw = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         ends = np.cumsum(raw)
-        sums = np.zeros((len(words), self.dim), dtype=np.float64)
+        sums = np.zeros((len(words), self.dim), dtype=np.float32)  # a word has few tokens: float32 is exact enough
         some = raw > 0
         if some.any():
-            sums[some] = np.add.reduceat(self._vectors(flat), (ends - raw)[some], axis=0)
+            sums[some] = np.add.reduceat(self._vectors(flat, np.float32), (ends - raw)[some], axis=0)
         known = raw.copy()
         if self.unk is not None:
             unk = np.concatenate([[0], np.cumsum(flat == self.unk)])
             known -= unk[ends] - unk[ends - raw]
         self.index.update(zip(words, range(start, start + len(words)), strict=True))
         self.ids.extend(ids)
-        self.sums = np.concatenate([self.sums, sums.astype(np.float32)])
+        self.sums = np.concatenate([self.sums, sums])
         self.raw = np.concatenate([self.raw, raw])
-        self.known = np.concatenate([self.known, known])
-        self.unsafe = np.concatenate([self.unsafe, np.fromiter(map(_split_unsafe, words), bool, len(words))])
+        self.known = np.concatenate([self.known, known.astype(np.float32)])
+        self.unsafe = np.concatenate([self.unsafe, unsafe])
 
     def _whole(self, texts: list[str]) -> list[np.ndarray]:
         """Token ids of whole texts, as model2vec tokenises them."""
@@ -275,7 +276,7 @@ class _StaticEncoder:
             keep = (np.arange(len(flat)) < cut[owner]).astype(np.float32)
             matrix = sparse.csr_matrix((keep, flat, indptr), shape=(n, len(index)))
             out = np.asarray(matrix @ self.sums, dtype=np.float64)
-            count = np.asarray(matrix @ self.known.astype(np.float32), dtype=np.float64)
+            count = np.asarray(matrix @ self.known, dtype=np.float64)
             unsafe = np.zeros(n, dtype=bool)
             np.logical_or.at(unsafe, owner, self.unsafe[flat])
             unsafe |= np.fromiter((_ASCII_SEPARATORS.search(t) is not None for t in cut_texts), dtype=bool, count=n)
