@@ -41,7 +41,7 @@ test: test-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: test-deps
-	$(PY) -m ruff check core pages app.py ui tests data bench
+	$(PY) -m ruff check core views app.py ui tests data bench tools
 
 bench: deps
 	$(PIP) install -q -r requirements-bench.txt

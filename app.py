@@ -1,6 +1,6 @@
 """Winnow: the Streamlit entry point. `streamlit run app.py -- --workspace W`.
 
-Pages are the files pages/NN_name.py (found by their number prefix, so adding a page touches no
+Pages are the files views/NN_name.py (found by their number prefix, so adding a page touches no
 other file); the sidebar holds the workspace picker.
 """
 
@@ -26,7 +26,7 @@ ICONS = {
 
 def discover_pages() -> list[st.Page]:
     pages = []
-    for path in sorted((ROOT / "pages").glob("[0-9]*_*.py"), key=lambda p: int(p.name.split("_")[0])):
+    for path in sorted((ROOT / "views").glob("[0-9]*_*.py"), key=lambda p: int(p.name.split("_")[0])):
         slug = path.stem.split("_", 1)[1]
         pages.append(st.Page(str(path), title=slug.replace("_", " ").capitalize(), icon=ICONS.get(slug),
                              url_path=slug, default=slug == "overview"))

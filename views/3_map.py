@@ -340,7 +340,7 @@ if mf:
              for r in in_clusters.itertuples() if pd.notna(r.cluster)]
     b1.caption(f"Selection: {len(sel_ids):,} documents" + (f" — {'; '.join(parts)}" if parts else ""))
     if b2.button("Open in Browse", key="map_open_browse", icon=":material/search:", width="stretch"):
-        st.switch_page("pages/2_browse.py")
+        st.switch_page("views/2_browse.py")
 
 # -- clusters -------------------------------------------------------------------------------------
 st.subheader("Clusters")
@@ -391,7 +391,7 @@ with left:
         st.rerun()
     if st.button("Open it in Browse", key="map_cluster_browse", icon=":material/search:", width="stretch"):
         filter_to_cluster(c)
-        st.switch_page("pages/2_browse.py")
+        st.switch_page("views/2_browse.py")
 with right:
     sample = store.df(f"""
         WITH pick AS (SELECT id FROM scores WHERE map__cluster = ? ORDER BY hash(id) LIMIT 10)

@@ -44,7 +44,7 @@ if not saved:
             "and press **Save selection**. Or from a recipe file: "
             "`python -m core select --workspace W --recipe FILE --name NAME`. Save two (say, random and DSIR) "
             "to compare them here.", icon=":material/checklist:")
-    st.page_link("pages/5_select.py", label="Open the Select page", icon=":material/checklist:")
+    st.page_link("views/5_select.py", label="Open the Select page", icon=":material/checklist:")
     st.stop()
 
 # -- which selections ------------------------------------------------------------------------------

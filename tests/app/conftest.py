@@ -20,7 +20,7 @@ def open_page(monkeypatch):
         at.run()
         assert not at.exception, [e.message for e in at.exception]
         if not page.startswith("1_"):
-            at.switch_page(f"pages/{page}.py")
+            at.switch_page(f"views/{page}.py")
             at.run()
         assert not at.exception, [e.message for e in at.exception]
         return at

@@ -111,7 +111,7 @@ def test_a_cluster_becomes_the_filter_that_browse_applies(mapped_ws, open_page):
     assert any("Filtered by map selection" in i.value and f"({size:,} documents)" in i.value for i in at.info)
     # points outside the filter are dimmed on the map
     assert any(t["name"] == "outside the filter" for t in _chart_spec(at)["data"])
-    at.switch_page("pages/2_browse.py").run()
+    at.switch_page("views/2_browse.py").run()
     assert not at.exception
     assert any(m.value == f"**{size}** documents match" for m in at.markdown)
     assert any("Filtered by map selection" in i.value for i in at.info)
