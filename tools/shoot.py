@@ -8,6 +8,7 @@ Writes OUT_PREFIX-PAGE.png (full page) for each page slug, after the app has fin
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def main(argv: list[str]) -> int:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": int(os.environ.get("WINNOW_SHOOT_HEIGHT", "1000"))})
             page.set_default_timeout(120_000)
             for slug in slugs:
                 page.goto(f"{server.url}/{'' if slug == 'overview' else slug}")
@@ -45,7 +46,7 @@ def main(argv: list[str]) -> int:
                     "() => !document.querySelector('[data-testid=stSkeleton]') && "
                     "[...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
                     ".every(c => c.querySelector('.main-svg'))", timeout=120_000)
-                page.wait_for_timeout(1000)
+                page.wait_for_timeout(int(os.environ.get("WINNOW_SHOOT_SETTLE_MS", "1000")))
                 out = f"{prefix}-{slug}.png"
                 page.screenshot(path=out, full_page=True)
                 print(out)

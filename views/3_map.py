@@ -171,8 +171,11 @@ st.caption(
 )
 total_docs = store.count()
 if info.get("docs") and info["docs"] != ws.fingerprint():
-    st.warning(f"The documents changed after this map was built: {total_docs - n:,} of {total_docs:,} are not on it "
-               "(or their points are out of date). Update the embeddings and rebuild the map below.")
+    missing = total_docs - n
+    st.warning((f"The documents changed after this map was built: {missing:,} of {total_docs:,} are not on it. "
+                if missing > 0 else
+                "The document files changed after this map was built (re-ingested, edited or copied), so some "
+                "points may be out of date. ") + "Update the embeddings and rebuild the map below.")
 
 # -- controls -------------------------------------------------------------------------------------
 facets = store.df("SELECT count(DISTINCT source) AS sources, count(label) AS labelled FROM docs").iloc[0]

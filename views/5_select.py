@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.compare import numeric_score_columns
+from core.compare_view import view_range
 from core.embed import available_models
 from core.errors import WinnowError
 from core.recipe import STRATEGIES, STRATEGY_HELP, parse_recipe_text, validate_recipe
@@ -288,7 +289,8 @@ with preview:
                                            text=pts.loc[picked, "id"], hovertemplate="%{text}<extra></extra>"))
                 fig.update_layout(height=340, margin={"l": 0, "r": 0, "t": 10, "b": 0},
                                   legend={"orientation": "h", "y": 1.05},
-                                  xaxis={"visible": False}, yaxis={"visible": False})
+                                  xaxis={"visible": False, "range": view_range(pts["x"].to_numpy())},
+                                  yaxis={"visible": False, "range": view_range(pts["y"].to_numpy())})
                 st.plotly_chart(fig, key="sel_map", config={"displayModeBar": False})
             else:
                 st.caption("Build a map (Map page) to see the selection on it.")
