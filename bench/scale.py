@@ -114,6 +114,7 @@ def core(*args: str) -> list[str]:
 def slider_child(workspace: str, moves: int, out: str) -> None:
     import numpy as np
 
+    from bench.slider import random_move
     from core import filters as F
     from core.store import Store
     from core.workspace import Workspace
@@ -132,17 +133,7 @@ def slider_child(workspace: str, moves: int, out: str) -> None:
     rng = np.random.default_rng(0)
     times = []
     for _ in range(moves):
-        s = sliders[int(rng.integers(len(sliders)))]
-        grid = stats[s.column].grid
-        v = float(grid[int(rng.integers(len(grid)))])
-        cur = spec.thresholds.get(s.column, F.Range())
-        if s.mode == "max":
-            new = F.Range(max=v)
-        elif s.mode == "min":
-            new = F.Range(min=v)
-        else:
-            new = F.Range(min=min(v, cur.max) if cur.max is not None else v, max=cur.max)
-        spec = spec.model_copy(update={"thresholds": {**spec.thresholds, s.column: new}})
+        spec, s = random_move(spec, sliders, stats, rng)
         a = time.perf_counter()
         F.evaluate(store, spec)
         F.histograms(store, spec, [s.column])

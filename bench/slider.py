@@ -164,6 +164,21 @@ def build(root: Path, n: int, seed: int = 0) -> Workspace:
     return ws
 
 
+def random_move(spec, sliders, stats, rng):
+    """One slider move as a user makes it: a random slider to a random point of its grid -> (new spec, slider)."""
+    s = sliders[int(rng.integers(len(sliders)))]
+    grid = stats[s.column].grid
+    v = float(grid[int(rng.integers(len(grid)))])
+    cur = spec.thresholds.get(s.column, F.Range())
+    if s.mode == "max":
+        new = F.Range(max=v)
+    elif s.mode == "min":
+        new = F.Range(min=v)
+    else:
+        new = F.Range(min=min(v, cur.max) if cur.max is not None else v, max=cur.max)
+    return spec.model_copy(update={"thresholds": {**spec.thresholds, s.column: new}}), s
+
+
 def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.array(xs), q))
 
@@ -198,17 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"first draw (every condition and histogram computed): {(time.perf_counter() - a) * 1000:.0f} ms")
     ev_ms, hist_ms, both_ms, all_ms, sql_ms, kept = [], [], [], [], [], []
     for _ in range(args.moves):
-        s = sliders[int(rng.integers(len(sliders)))]
-        grid = stats[s.column].grid
-        v = float(grid[int(rng.integers(len(grid)))])
-        cur = spec.thresholds.get(s.column, F.Range())
-        if s.mode == "max":
-            new = F.Range(max=v)
-        elif s.mode == "min":
-            new = F.Range(min=v)
-        else:
-            new = F.Range(min=min(v, cur.max) if cur.max is not None else v, max=cur.max)
-        spec = spec.model_copy(update={"thresholds": {**spec.thresholds, s.column: new}})
+        spec, s = random_move(spec, sliders, stats, rng)
         a = time.perf_counter()
         ev = F.evaluate(store, spec)
         b = time.perf_counter()

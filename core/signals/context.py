@@ -65,6 +65,14 @@ class SignalContext:
             raise WinnowError("embeddings are not available in this build") from exc
         return load_embeddings(self.ws, model)
 
+    def embeddings_for(self, ids, model: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(has, vectors): which of `ids` have a stored embedding, and the vectors of those, in `ids` order."""
+        emb_ids, matrix = self.embeddings(model)
+        row = pd.Series(np.arange(len(emb_ids)), index=pd.Index(emb_ids, dtype=object))
+        pos = row.reindex(pd.Index([str(i) for i in ids], dtype=object))
+        has = pos.notna().to_numpy()
+        return has, matrix[pos[has].to_numpy(dtype=np.int64)]
+
     def target_docs(self) -> pd.DataFrame:
         from core.targets import list_references, load_reference
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -46,14 +45,12 @@ class Dynamics(CorpusSignal):
         p = self.params
         labels = ctx.labels()
         labels = labels[labels["label"].notna()]
-        emb_ids, matrix = ctx.embeddings(p.model)
-        row = pd.Series(np.arange(len(emb_ids)), index=pd.Index(emb_ids, dtype=object))
-        labels = labels[labels["id"].astype(str).isin(row.index)]
+        has, X = ctx.embeddings_for(labels["id"], p.model)
+        labels = labels[has]
         classes = sorted(labels["label"].astype(str).unique())
         if len(classes) < 2:
             raise WinnowError("dynamics needs at least two distinct labels to train a classifier")
         y = labels["label"].astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
-        X = matrix[row.loc[labels["id"].astype(str)].to_numpy()]
         cfg = DynamicsConfig(epochs=p.epochs, early_epochs=min(p.early_epochs, p.epochs), seeds=p.seeds,
                              hidden=p.hidden, lr=p.lr, batch_size=p.batch_size)
         scores = training_dynamics(X, y, cfg, progress)

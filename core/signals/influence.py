@@ -44,10 +44,8 @@ class Influence(CorpusSignal):
     def compute_corpus(self, ctx, progress):
         p = self.params
         docs = ctx.all_docs(("id", "text"))
-        emb_ids, matrix = ctx.embeddings(p.model)
-        row = pd.Series(np.arange(len(emb_ids)), index=pd.Index(emb_ids, dtype=object))
-        docs = docs[docs["id"].astype(str).isin(row.index)].reset_index(drop=True)
-        features = matrix[row.loc[docs["id"].astype(str)].to_numpy()]
+        has, features = ctx.embeddings_for(docs["id"], p.model)
+        docs = docs[has].reset_index(drop=True)
         target = ctx.target_docs()["text"].astype(str).tolist()
         cfg = InfluenceConfig(probes=p.probes, vocab=p.vocab, dim=p.dim, oracle_lr=p.oracle_lr,
                               warmup_docs=p.warmup_docs, warmup_pairs=p.warmup_pairs,
