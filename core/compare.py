@@ -14,17 +14,21 @@ The random baseline is a uniform random sample of the whole workspace, the size 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.errors import WinnowError
-from core.workspace import Workspace, read_json
+from core.progress import Progress, no_progress
+from core.workspace import Workspace, atomic_path, read_json
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -44,11 +48,11 @@ class Subset:
 
 def baseline_ids(store: Store, size: int, seed: int = 0) -> list[str]:
     """A uniform random sample of the whole workspace (no filters), `size` documents, seeded."""
-    ids = store.df("SELECT id FROM docs")["id"].astype(str).to_numpy()
+    ids = store.arrow("SELECT id FROM docs").column("id")
     # a stream of its own: a saved `random` selection with the same seed must not be the baseline itself
     rng = np.random.default_rng([seed, 0xBA5E])
     k = min(size, len(ids))
-    return ids[rng.permutation(len(ids))[:k]].tolist()
+    return [str(i) for i in ids.take(pa.array(rng.permutation(len(ids))[:k])).to_pylist()]
 
 
 def load_subsets(ws: Workspace, store: Store, names: Sequence[str], baseline: bool = True,
@@ -84,21 +88,43 @@ def jaccard_matrix(subsets: Sequence[Subset]) -> pd.DataFrame:
     return pd.DataFrame(m, index=names, columns=names)
 
 
-def _doc_table(store: Store) -> pd.DataFrame:
-    df = store.df("SELECT id, n_words, source, label FROM docs")
-    df["id"] = df["id"].astype(str)
-    return df.set_index("id")
+def _subsets_table(subsets: Sequence[Subset]) -> pa.Table:
+    """(k, pos, id): every subset's ids with its number and each id's place, for joins in DuckDB."""
+    ks = [np.full(len(s.ids), k, dtype=np.int32) for k, s in enumerate(subsets)]
+    pos = [np.arange(len(s.ids), dtype=np.int64) for s in subsets]
+    ids = [i for s in subsets for i in s.ids]
+    return pa.table({"k": pa.array(np.concatenate(ks) if ks else np.zeros(0, np.int32)),
+                     "pos": pa.array(np.concatenate(pos) if pos else np.zeros(0, np.int64)),
+                     "id": pa.array(ids, pa.string())})
+
+
+def _query_subsets(store: Store, subsets: Sequence[Subset], query: str) -> pd.DataFrame:
+    """Run `query` with the subsets' ids registered as the table `_sel` (k, pos, id)."""
+    cur = store.cursor()
+    try:
+        cur.register("_sel", _subsets_table(subsets))
+        return cur.execute(query).df()
+    finally:
+        cur.close()
 
 
 def sizes(store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
-    """documents, tokens (whitespace words) and documents per source, per selection."""
-    docs = _doc_table(store)
+    """documents, tokens (whitespace words) and documents per source, per selection.
+
+    Counted in DuckDB from the ids (no document table in pandas): ids not in the workspace count as
+    documents with no words and no source, as before."""
+    got = _query_subsets(store, subsets, "SELECT s.k, d.source, count(d.id) AS n, sum(d.n_words) AS words "
+                                         "FROM _sel s JOIN (SELECT id, source, n_words FROM docs) d USING (id) "
+                                         "GROUP BY ALL")
     rows = []
-    for s in subsets:
-        sub = docs.reindex(s.ids)
+    for k, s in enumerate(subsets):
+        mine = got[got["k"] == k]
         row = {"selection": s.name, "documents": len(s.ids),
-               "tokens": int(pd.to_numeric(sub["n_words"], errors="coerce").fillna(0).sum())}
-        for src, n in sub["source"].value_counts().items():
+               "tokens": int(pd.to_numeric(mine["words"], errors="coerce").fillna(0).sum())}
+        per_source = mine[mine["source"].notna()]
+        per_source = per_source.assign(source=per_source["source"].astype(str)).sort_values(
+            ["n", "source"], ascending=[False, True], kind="stable")
+        for src, n in zip(per_source["source"], per_source["n"], strict=True):
             row[f"source: {src}"] = int(n)
         rows.append(row)
     return pd.DataFrame(rows).fillna(0)
@@ -122,12 +148,31 @@ def coverage_from_groups(groups: pd.Series, subsets: Sequence[Subset]) -> tuple[
     of the selection's cluster distribution, and that entropy over log2(number of clusters).
     """
     groups = groups.dropna().astype(str)
-    all_clusters = sorted(groups.unique(), key=_natural_key)
+    return _coverage_tables(list(groups.unique()),
+                            [groups.reindex(s.ids).dropna().value_counts() for s in subsets], subsets)
+
+
+def coverage(store: Store, subsets: Sequence[Subset]) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """`coverage_from_groups(*cluster_groups(store))`, counted in DuckDB (no id -> cluster table in pandas).
+
+    Returns (documents per cluster × selection, summary per selection, what the groups are)."""
+    expr, table, what = _group_source(store)
+    every = store.df(f"SELECT DISTINCT CAST({expr} AS VARCHAR) AS g FROM {table} WHERE {expr} IS NOT NULL")
+    got = _query_subsets(store, subsets, f"SELECT s.k, CAST(t.{expr} AS VARCHAR) AS g, count(*) AS n FROM _sel s "
+                                         f"JOIN {table} t USING (id) WHERE t.{expr} IS NOT NULL GROUP BY ALL")
+    counts = [pd.Series(got.loc[got["k"] == k, "n"].to_numpy(), index=got.loc[got["k"] == k, "g"].to_numpy())
+              for k in range(len(subsets))]
+    per_cluster, summary = _coverage_tables(every["g"].tolist(), counts, subsets)
+    return per_cluster, summary, what
+
+
+def _coverage_tables(clusters: list[str], counts: Sequence[pd.Series],
+                     subsets: Sequence[Subset]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    all_clusters = sorted(clusters, key=_natural_key)
     table = pd.DataFrame(index=pd.Index(all_clusters, name="cluster"))
     summary = []
-    for s in subsets:
-        counts = groups.reindex(s.ids).dropna().value_counts()
-        col = counts.reindex(all_clusters).fillna(0).astype(int)
+    for s, c in zip(subsets, counts, strict=True):
+        col = c.reindex(all_clusters).fillna(0).astype(int)
         table[s.name] = col.to_numpy()
         covered = int((col > 0).sum())
         h = entropy_bits(col.to_numpy())
@@ -147,17 +192,19 @@ def _natural_key(v: str) -> tuple:
         return (1, 0.0, v)
 
 
+def _group_source(store: Store) -> tuple[str, str, str]:
+    """(column, table, what): the map's clusters, else the labels, else the sources."""
+    if "map__cluster" in store.score_columns:
+        return '"map__cluster"', "scores", "map cluster"
+    if store.scalar("SELECT count(label) FROM docs"):
+        return "label", "(SELECT id, label FROM docs)", "label"
+    return "source", "(SELECT id, source FROM docs)", "source"
+
+
 def cluster_groups(store: Store) -> tuple[pd.Series, str]:
     """(id -> group, what the groups are): the map's clusters, else the labels, else the sources."""
-    if "map__cluster" in store.score_columns:
-        df = store.df('SELECT id, "map__cluster" AS g FROM scores')
-        what = "map cluster"
-    elif store.scalar("SELECT count(label) FROM docs"):
-        df = store.df("SELECT id, label AS g FROM docs")
-        what = "label"
-    else:
-        df = store.df("SELECT id, source AS g FROM docs")
-        what = "source"
+    expr, table, what = _group_source(store)
+    df = store.df(f"SELECT id, {expr} AS g FROM {table}")
     return pd.Series(df["g"].to_numpy(), index=df["id"].astype(str)), what
 
 
@@ -182,12 +229,12 @@ def map_points(store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
     """Long table (id, x, y, cluster, selection) of each selection's documents on the map; empty without a map."""
     if "map__x" not in store.score_columns:
         return pd.DataFrame(columns=["id", "x", "y", "cluster", "selection"])
-    pts = store.df('SELECT id, "map__x" AS x, "map__y" AS y, "map__cluster" AS cluster FROM scores '
-                   'WHERE "map__x" IS NOT NULL')
-    pts["id"] = pts["id"].astype(str)
-    pts = pts.set_index("id")
-    frames = [pts.reindex(s.ids).dropna(subset=["x"]).assign(selection=s.name) for s in subsets]
-    return pd.concat(frames).rename_axis("id").reset_index()
+    got = _query_subsets(store, subsets, 'SELECT s.k, s.id, t."map__x" AS x, t."map__y" AS y, '
+                                         't."map__cluster" AS cluster FROM _sel s JOIN scores t USING (id) '
+                                         'WHERE t."map__x" IS NOT NULL ORDER BY s.k, s.pos')
+    names = np.array([s.name for s in subsets], dtype=object)
+    return pd.DataFrame({"id": got["id"].astype(str).to_numpy(dtype=object), "x": got["x"], "y": got["y"],
+                         "cluster": got["cluster"], "selection": names[got["k"].to_numpy(dtype=np.int64)]})
 
 
 # -- score distributions ----------------------------------------------------------------------
@@ -207,10 +254,12 @@ def score_values(store: Store, subsets: Sequence[Subset], column: str) -> pd.Dat
 
     if column not in store.score_columns:
         raise WinnowError(f"no score column {column!r}")
-    vals = store.df(f"SELECT id, {ident(column)} AS v FROM scores")
-    s = pd.Series(pd.to_numeric(vals["v"], errors="coerce").to_numpy(dtype=float), index=vals["id"].astype(str))
-    frames = [pd.DataFrame({"selection": sub.name, "value": s.reindex(sub.ids).dropna().to_numpy()}) for sub in subsets]
-    return pd.concat(frames, ignore_index=True)
+    got = _query_subsets(store, subsets, f"SELECT s.k, t.{ident(column)} AS v FROM _sel s JOIN scores t USING (id) "
+                                         "ORDER BY s.k, s.pos")
+    v = pd.to_numeric(got["v"], errors="coerce").to_numpy(dtype=float)
+    keep = ~np.isnan(v)
+    names = np.array([s.name for s in subsets], dtype=object)
+    return pd.DataFrame({"selection": names[got["k"].to_numpy(dtype=np.int64)[keep]], "value": v[keep]})
 
 
 def score_summary(store: Store, subsets: Sequence[Subset], columns: Sequence[str]) -> pd.DataFrame:
@@ -226,7 +275,8 @@ def score_summary(store: Store, subsets: Sequence[Subset], columns: Sequence[str
 
 # -- closeness to a target: hashed n-grams and KL -------------------------------------------------
 def texts_for(store: Store, ids: Sequence[str]) -> list[str]:
-    """Texts of these ids, in the given order (ids not in the workspace are skipped)."""
+    """Texts of these ids, in the given order (ids not in the workspace are skipped). For small id lists:
+    the KL figures stream texts in batches instead (`bucket_counts_for_ids`)."""
     if not len(ids):
         return []
     cur = store.cursor()
@@ -247,6 +297,92 @@ def bucket_counts(texts: Sequence[str], num_buckets: int = NUM_BUCKETS) -> np.nd
     return bucket_totals(featurize(list(texts), 2, num_buckets))
 
 
+# Totals of a set of documents are kept in selections/.compare/ (80 KB each), keyed by the ids and the
+# documents' files, so a selection's text is read once, not at every visit of the Compare page.
+TOTALS_VERSION = 1  # bump when the features change
+TEXT_BATCH_ROWS = 5_000  # documents whose text is in memory at once while counting n-grams
+
+
+def ids_digest(ids: Sequence[str]) -> str:
+    """A digest of an id list (in order)."""
+    h = hashlib.sha1(f"{len(ids)}\x00".encode())
+    for start in range(0, len(ids), 100_000):
+        h.update("\x1f".join(ids[start:start + 100_000]).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _totals_path(ws: Workspace, what: str) -> Path:
+    key = hashlib.sha1(json.dumps([TOTALS_VERSION, NUM_BUCKETS, what, ws.fingerprint()]).encode()).hexdigest()[:20]
+    return ws.dir("selections") / ".compare" / f"ngrams-{key}.npy"
+
+
+def cached_bucket_counts(ws: Workspace, ids: Sequence[str]) -> np.ndarray | None:
+    """The stored n-gram totals of these documents, or None when they have not been counted yet."""
+    path = _totals_path(ws, ids_digest(ids))
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        return None
+
+
+def bucket_counts_for_ids(ws: Workspace, store: Store, ids: Sequence[str], progress: Progress = no_progress,
+                          batch_rows: int = TEXT_BATCH_ROWS) -> np.ndarray:
+    """`bucket_counts(texts_for(store, ids))`, with the texts streamed from DuckDB `batch_rows` at a time
+    (never the whole selection's text in memory), and the result kept for the next call."""
+    got = cached_bucket_counts(ws, ids)
+    if got is not None:
+        progress(len(ids), len(ids))
+        return got
+    from core.dsir import bucket_totals, featurize
+
+    totals = np.zeros(NUM_BUCKETS, dtype=np.int64)
+    done = 0
+    progress(0, len(ids))
+    if len(ids):
+        cur = store.cursor()
+        try:
+            cur.register("_want", pa.table({"id": pa.array(list(ids), pa.string())}))
+            reader = cur.sql("SELECT d.text FROM docs d SEMI JOIN _want w ON d.id = w.id").to_arrow_reader(batch_rows)
+            for batch in reader:
+                texts = [t if t is not None else "" for t in batch.column(0).to_pylist()]
+                if texts:
+                    totals += bucket_totals(featurize(texts, 2, NUM_BUCKETS))
+                done += len(texts)
+                progress(min(done, len(ids)), len(ids))
+        finally:
+            cur.close()
+    path = _totals_path(ws, ids_digest(ids))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, totals)
+    return totals
+
+
+def target_bucket_counts(ws: Workspace, target: str) -> np.ndarray:
+    """n-gram totals of a target's texts (kept, keyed by the target file's size and time)."""
+    from core.targets import load_reference, reference_path
+
+    path = reference_path(ws, target, "targets")
+    try:
+        st = path.stat()
+        what = f"target\x00{target}\x00{st.st_size}\x00{st.st_mtime_ns}"
+    except OSError:
+        what = None
+    cache = _totals_path(ws, what) if what else None
+    if cache is not None and cache.exists():
+        try:
+            return np.load(cache)
+        except (OSError, ValueError):
+            pass
+    counts = bucket_counts(load_reference(ws, target, "targets")["text"].fillna("").tolist())
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, counts)
+    return counts
+
+
 def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
     """KL(p ‖ q) in nats of two count vectors, each normalised, with DSIR's 1e-8 added to both."""
     from core.dsir import kl_divergence as dsir_kl
@@ -254,12 +390,32 @@ def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
     return dsir_kl(p_counts, q_counts)
 
 
-def kl_to_target(ws: Workspace, store: Store, subsets: Sequence[Subset], target: str) -> pd.DataFrame:
-    """KL(target ‖ selection) of hashed n-gram distributions and the reduction against the baseline."""
-    from core.targets import load_reference
+def kl_pending(ws: Workspace, store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
+    """The subsets whose n-gram totals are not counted yet: selection, documents, words (what reading costs)."""
+    todo = [s for s in subsets if cached_bucket_counts(ws, s.ids) is None]
+    if not todo:
+        return pd.DataFrame(columns=["selection", "documents", "words"])
+    words = sizes(store, todo)
+    return pd.DataFrame({"selection": [s.name for s in todo], "documents": [len(s.ids) for s in todo],
+                         "words": words["tokens"].astype("int64").to_numpy()})
 
-    tgt = bucket_counts(load_reference(ws, target, "targets")["text"].fillna("").tolist())
-    rows = [{"selection": s.name, "kl": kl_divergence(tgt, bucket_counts(texts_for(store, s.ids)))} for s in subsets]
+
+def kl_to_target(ws: Workspace, store: Store, subsets: Sequence[Subset], target: str,
+                 progress: Progress = no_progress) -> pd.DataFrame:
+    """KL(target ‖ selection) of hashed n-gram distributions and the reduction against the baseline.
+
+    Each selection's texts are read in batches of `TEXT_BATCH_ROWS` documents; the totals are kept, so
+    the next call for the same documents reads no text."""
+    tgt = target_bucket_counts(ws, target)
+    total = sum(len(s.ids) for s in subsets)
+    offset = 0
+    rows = []
+    for s in subsets:
+        def step(done: int, _total: int, base: int = offset) -> None:
+            progress(base + done, total)
+
+        rows.append({"selection": s.name, "kl": kl_divergence(tgt, bucket_counts_for_ids(ws, store, s.ids, step))})
+        offset += len(s.ids)
     df = pd.DataFrame(rows)
     base = [s.name for s in subsets if s.baseline]
     if base:

@@ -10,6 +10,7 @@
   the same values so the page finds what the job wrote (core/commands/compare.py computes the key
   from the arguments as given).
 - `proxy_final_vs_baseline`: the final (100%) proxy numbers with the difference to the random baseline.
+- `sample_per_group`: at most n points per selection for a chart (a million points do not draw quickly).
 """
 
 from __future__ import annotations
@@ -143,6 +144,18 @@ def shared_bins(values: np.ndarray, nbins: int = 40) -> dict[str, float] | None:
         return {"start": lo - 0.5, "end": hi + 0.5, "size": 1.0 / max(1, nbins)}
     size = (hi - lo) / nbins
     return {"start": lo, "end": hi + size * 1e-6, "size": size}
+
+
+def sample_per_group(df: pd.DataFrame, by: str, n: int, seed: int = 0) -> pd.DataFrame:
+    """At most `n` rows of each group (a seeded uniform sample, rows kept in their order): what a chart draws
+    when a selection has more points than a browser draws quickly. Unchanged when no group is larger."""
+    if df.empty or int(df.groupby(by, sort=False).size().max()) <= n:
+        return df
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(len(df), dtype=bool)
+    for rows in df.groupby(by, sort=False).indices.values():
+        keep[rows if len(rows) <= n else np.sort(rng.choice(rows, n, replace=False))] = True
+    return df[keep]
 
 
 def labelled_targets(ws: Workspace) -> list[str]:

@@ -21,8 +21,9 @@ from core import compare_view as cv
 from core.embed import available_models
 from core.errors import WinnowError
 from core.proxy import PROXY_FRACTIONS, PROXY_SEEDS, final_table, load_proxy_result
-from core.select import list_selections, load_selection
+from core.select import list_selections, selection_paths
 from core.targets import list_references
+from core.workspace import read_json
 from ui.jobs import job_panel
 from ui.state import map_filter, map_filter_chip, require_workspace
 
@@ -30,6 +31,8 @@ COLOURS = ["#1f77b4", "#d9480f", "#2ca02c", "#9467bd"]  # the picked selections,
 BASELINE_COLOUR = "#7f7f7f"
 BACKGROUND = "#d5d9de"
 FRACTION_CHOICES = [0.05, 0.1, 0.25, 0.5, 0.75, 1.0]
+DRAW_POINTS = 20_000  # values (histograms) and map points drawn per selection; the figures use every document
+KL_INLINE_WORDS = 400_000  # n-grams of at most this many words are counted while the page opens; more: on request
 
 ws, store = require_workspace()
 st.title("Compare")
@@ -90,7 +93,7 @@ with st.expander("Recipes"):
             st.caption(f"**{s.name}**: {len(s.ids):,} documents drawn uniformly from the whole workspace "
                        f"(seed {baseline_seed}), the size of {names[0]}")
             continue
-        meta, _ = load_selection(ws, s.name)
+        meta = read_json(selection_paths(ws, s.name)[0]) or {}
         st.caption(f"**{s.name}** · {meta.get('count', 0):,} rows · made {meta.get('created', '?')}")
         st.code(json.dumps(meta.get("recipe", {}), ensure_ascii=False), language="json")
 
@@ -103,8 +106,7 @@ def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFram
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _coverage(root: str, signature: tuple, key: str, _subsets: list):
-    groups, what = cmp.cluster_groups(store)
-    per_cluster, summary = cmp.coverage_from_groups(groups, _subsets)
+    per_cluster, summary, what = cmp.coverage(store, _subsets)
     names_ = cmp.cluster_names(ws, store) if what == "map cluster" else {}
     return per_cluster, summary, what, names_
 
@@ -213,10 +215,11 @@ else:
                           help="any numeric signal column; values are per document")
     kind = s2.radio("Draw as", ["histogram", "violin"], horizontal=True, key="cmp_score_kind")
     vals = _score_values(root, sig, key, column, subsets)
+    drawn = cv.sample_per_group(vals, "selection", DRAW_POINTS)
     fig = go.Figure()
     bins = cv.shared_bins(vals["value"].to_numpy())
     for name in order:
-        v = vals.loc[vals["selection"] == name, "value"]
+        v = drawn.loc[drawn["selection"] == name, "value"]
         if kind == "histogram":
             fig.add_trace(go.Histogram(x=v, name=name, marker_color=colour[name], opacity=0.5, xbins=bins,
                                        autobinx=False, histnorm="percent"))
@@ -228,6 +231,9 @@ else:
                       xaxis={"title": column if kind == "histogram" else None},
                       yaxis={"title": "% of the selection" if kind == "histogram" else column})
     st.plotly_chart(fig, key="cmp_score_chart", config={"displayModeBar": False})
+    if len(drawn) < len(vals):
+        st.caption(f"Drawn from a random sample of at most {DRAW_POINTS:,} documents per selection; the table below "
+                   "uses every document.")
     stats = vals.groupby("selection", sort=False)["value"].describe(percentiles=[0.1, 0.5, 0.9])
     stats = (stats.reindex(order).drop(columns=["min", "max"]).reset_index()
              .rename(columns={"count": "documents with a value", "50%": "median"}))
@@ -252,11 +258,33 @@ else:
     st.caption("KL(target ‖ selection) of the hashed unigram + bigram distributions (DSIR's features, 10,000 "
                "buckets): **lower is closer** to the target. KL reduction = KL of the random baseline − KL of the "
                "selection: **positive means closer than random** (DSIR's measure; it tracks downstream accuracy).")
+    kl = None
     try:
-        kl = _kl(root, sig, key, kl_target, subsets)
+        pending = cmp.kl_pending(ws, store, subsets)
+        if int(pending["words"].sum()) <= KL_INLINE_WORDS:
+            kl = _kl(root, sig, key, kl_target, subsets)
     except WinnowError as exc:
         st.error(str(exc))
-        kl = None
+        pending = None
+    if kl is None and pending is not None:
+        todo = ", ".join(f"{r.selection} ({r.documents:,} documents)" for r in pending.itertuples())
+        st.info(f"The KL figures read the text of every document once: {int(pending['documents'].sum()):,} documents "
+                f"({int(pending['words'].sum()):,} words) not counted yet: {todo}. That takes a while, so it runs "
+                "on request; the n-gram counts are kept, and the KL shows here at once afterwards.",
+                icon=":material/hourglass_empty:")
+        if map_ids is None:
+            kl_argv = ["compare", *names, "--kl", "--target", kl_target, "--baseline-seed", str(baseline_seed)]
+            if not with_baseline:
+                kl_argv.append("--no-baseline")
+            job_panel(ws, "compare-kl", kl_argv, title=f"KL to {kl_target}: {', '.join(names)}",
+                      button="Count the n-grams and compute the KL", key="cmp_kl")
+        elif st.button("Count the n-grams and compute the KL", key="cmp_kl_here", type="primary",
+                       help="the map selection restricts the selections, so this runs here (not as a job)"):
+            bar = st.progress(0.0, text="Counting n-grams")
+            cmp.kl_to_target(ws, store, subsets, kl_target,
+                             progress=lambda d, t: bar.progress(min(1.0, d / t) if t else 1.0,
+                                                                text=f"Counting n-grams: {d:,}/{t:,} documents"))
+            st.rerun()
     if kl is not None:
         cols = st.columns(len(kl))
         for col, row in zip(cols, kl.to_dict(orient="records"), strict=True):
@@ -374,6 +402,7 @@ if "map__x" not in store.score_columns:
             icon=":material/scatter_plot:")
 else:
     everything, pts = _map_points(root, sig, key, subsets)
+    shown_pts = cv.sample_per_group(pts, "selection", DRAW_POINTS)
     per_row = 3 if len(order) > 2 else len(order)
     n_rows = -(-len(order) // per_row)
     fig = make_subplots(rows=n_rows, cols=per_row, subplot_titles=order, horizontal_spacing=0.02,
@@ -383,7 +412,7 @@ else:
         r, c = k // per_row + 1, k % per_row + 1
         fig.add_trace(go.Scattergl(x=everything["x"], y=everything["y"], mode="markers", hoverinfo="skip",
                                    marker={"size": 3, "color": BACKGROUND}, showlegend=False), row=r, col=c)
-        mine = pts[pts["selection"] == name]
+        mine = shown_pts[shown_pts["selection"] == name]
         fig.add_trace(go.Scattergl(x=mine["x"], y=mine["y"], mode="markers", name=name, showlegend=False,
                                    marker={"size": 4, "color": colour[name], "opacity": 0.85}, text=[html.escape(str(i), quote=False) for i in mine["id"]],
                                    hovertemplate="%{text}<extra>" + name + "</extra>"), row=r, col=c)
@@ -392,5 +421,7 @@ else:
     fig.update_layout(height=300 * n_rows + 40, margin={"l": 0, "r": 0, "t": 30, "b": 0},
                       plot_bgcolor="white")
     st.plotly_chart(fig, key="cmp_map", config={"displayModeBar": False})
-    st.caption("Grey: every document on the map; coloured: the selection's documents. The first view leaves out a few "
-               "far-away points, as the Map page does.")
+    st.caption(("Grey: every document on the map" if len(everything) < 50_000 else
+                "Grey: a random 50,000 documents of the map") + "; coloured: the selection's documents"
+               + (f" (a random {DRAW_POINTS:,} of each larger selection)" if len(shown_pts) < len(pts) else "")
+               + ". The first view leaves out a few far-away points, as the Map page does.")
