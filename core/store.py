@@ -7,11 +7,27 @@
 
 `refresh()` rebuilds what changed; it is cheap when nothing did. Every query runs on its own cursor,
 so several Streamlit sessions can share one Store.
+
+Building `scores` joins every signal file to the documents by id: seconds at a million documents. So
+the built table is kept in the workspace, as a DuckDB file `.cache/scores-<key>.duckdb`, where the key
+is a hash of the names, sizes and modification times of the files it was built from (the document
+parts, the signal files and the active map). A Store whose files match an existing cache attaches it
+read-only (instant: DuckDB reads its blocks when a query needs them), so a server restart, a second
+app, or a CLI command does not rebuild it. A new or rewritten signal file changes the key: the table is
+built again, written to a temporary name and renamed into place (readers never see half a file), and
+older caches are removed. A cache file that cannot be read (damaged, another DuckDB version) is
+deleted and rebuilt; a workspace that cannot be written, or one of fewer than CACHE_MIN_DOCS documents
+(built in a fraction of a second), keeps the table in memory only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +42,12 @@ EMPTY_DOCS = (
     "SELECT NULL::VARCHAR AS id, NULL::VARCHAR AS text, NULL::VARCHAR AS source, NULL::VARCHAR AS label, "
     "NULL::VARCHAR AS meta, NULL::BIGINT AS n_chars, NULL::BIGINT AS n_words, NULL::VARCHAR AS sha1 LIMIT 0"
 )
+
+
+CACHE_DIR = ".cache"  # inside the workspace: derived files that can be deleted at any time
+CACHE_FORMAT = 1  # bump when the layout of the cached scores table changes
+CACHE_KEEP = 2  # cached scores tables kept per workspace (the newest; another process may still use the older)
+CACHE_MIN_DOCS = 20_000  # below this the join takes a fraction of a second: kept in memory, no file written
 
 
 def sql_str(value: str | Path) -> str:
@@ -45,6 +67,8 @@ class Store:
         self._lock = threading.Lock()
         self._signature: tuple = ()
         self.score_columns: list[str] = []
+        self.scores_source = "none"  # "cache" (attached from .cache/), "built" (built now and cached), "memory"
+        self._attached: list[str] = []  # aliases of attached cache files, oldest first
         self.refresh(force=True)
 
     # -- views -------------------------------------------------------------------------------
@@ -93,12 +117,14 @@ class Store:
         maps = [p for p in self.ws.dir("maps").glob("*.parquet") if p.stem != "clusters" and "__" not in p.stem]
         return max(maps, key=lambda p: (p.stat().st_mtime_ns, p.name)) if maps else None
 
-    def _build_scores(self) -> None:
-        selects, joins, columns = ["d.id"], [], []
-        for i, (key, path) in enumerate(self._score_sources()):
+    def _scores_query(self, sources: list[tuple[str, Path]]) -> tuple[str, list[str], bool]:
+        """The query that builds `scores`, its columns, and whether every source could be read."""
+        selects, joins, columns, complete = ["d.id"], [], [], True
+        for i, (key, path) in enumerate(sources):
             try:
                 names = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_str(path)})").fetchall()]
             except duckdb.Error:
+                complete = False
                 continue  # a file being replaced right now; the next refresh picks it up
             alias = f"s{i}"
             for name in names:
@@ -108,9 +134,124 @@ class Store:
                 selects.append(f"{alias}.{ident(name)} AS {ident(out)}")
                 columns.append(out)
             joins.append(f"LEFT JOIN read_parquet({sql_str(path)}) {alias} USING (id)")
-        query = f"SELECT {', '.join(selects)} FROM (SELECT id FROM docs) d {' '.join(joins)}"
-        self.con.execute(f"CREATE OR REPLACE TABLE scores AS {query}")
+        return f"SELECT {', '.join(selects)} FROM (SELECT id FROM docs) d {' '.join(joins)}", columns, complete
+
+    # -- the cached scores table -----------------------------------------------------------------
+    @property
+    def cache_dir(self) -> Path:
+        return self.ws.root / CACHE_DIR
+
+    def _cache_key(self, docs: list[Path], sources: list[tuple[str, Path]]) -> str | None:
+        """A hash of what `scores` is built from; None when a file vanished meanwhile (do not cache)."""
+        parts: list[Any] = [CACHE_FORMAT, duckdb.__version__]
+        try:
+            for key, path in [("", p) for p in docs] + sources:
+                st = path.stat()
+                parts.append([key, path.relative_to(self.ws.root).as_posix(), st.st_size, st.st_mtime_ns])
+        except (FileNotFoundError, ValueError):
+            return None
+        return hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:20]
+
+    def cache_file(self, key: str) -> Path:
+        return self.cache_dir / f"scores-{key}.duckdb"
+
+    def _attach_cache(self, key: str) -> bool:
+        """Point the `scores` view at the cached table for `key`, if there is a good one."""
+        path = self.cache_file(key)
+        try:
+            if not path.is_file():
+                return False
+        except OSError:  # e.g. .cache is not a folder
+            return False
+        alias = f"scores_cache_{key}"
+        try:
+            if alias not in self._attached:
+                self.con.execute(f"ATTACH {sql_str(path)} AS {ident(alias)} (READ_ONLY)")
+                self._attached.append(alias)
+            got = self.con.execute(f"SELECT key, format FROM {ident(alias)}.winnow_cache").fetchone()
+            if got is None or got[0] != key or got[1] != CACHE_FORMAT:
+                raise duckdb.Error("cache file for another key")
+            names = [r[0] for r in self.con.execute(f"DESCRIBE {ident(alias)}.scores").fetchall()]
+        except duckdb.Error:
+            self._detach(alias)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)  # damaged or foreign: rebuilt below
+            return False
+        self._point_scores(f"{ident(alias)}.scores")
+        self.score_columns = [n for n in names if n != "id"]
+        self._detach_old(keep=alias)
+        return True
+
+    def _write_cache(self, key: str, query: str) -> bool:
+        """Build `scores` into a new cache file (temporary name, then renamed); False if it cannot be written."""
+        path = self.cache_file(key)
+        alias = f"scores_build_{uuid.uuid4().hex[:8]}"
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{alias}.tmp")
+        try:
+            self.cache_dir.mkdir(exist_ok=True)
+            self.con.execute(f"ATTACH {sql_str(tmp)} AS {ident(alias)}")
+            try:
+                self.con.execute(f"CREATE TABLE {ident(alias)}.scores AS {query}")
+                self.con.execute(f"CREATE TABLE {ident(alias)}.winnow_cache AS SELECT ? AS key, ? AS format",
+                                 [key, CACHE_FORMAT])
+                self.con.execute(f"CHECKPOINT {ident(alias)}")
+            finally:
+                self.con.execute(f"DETACH {ident(alias)}")
+            os.replace(tmp, path)
+        except (OSError, duckdb.Error):
+            return False
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+        self._prune_cache(path)
+        return True
+
+    def _prune_cache(self, newest: Path) -> None:
+        """Keep the CACHE_KEEP newest cached tables (a process that attached an older one keeps reading it)."""
+        try:
+            files = sorted(self.cache_dir.glob("scores-*.duckdb"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for old in [f for f in files if f != newest][CACHE_KEEP - 1:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _point_scores(self, source: str) -> None:
+        """Make `scores` a view of `source` (replacing a table or view of that name)."""
+        kind = self.con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' "
+                                "AND table_catalog = current_database() AND table_name = 'scores'").fetchone()
+        if kind and kind[0] == "BASE TABLE":
+            self.con.execute("DROP TABLE scores")
+        self.con.execute(f"CREATE OR REPLACE VIEW scores AS SELECT * FROM {source}")
+
+    def _detach(self, alias: str) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute(f"DETACH DATABASE IF EXISTS {ident(alias)}")
+        if alias in self._attached:
+            self._attached.remove(alias)
+
+    def _detach_old(self, keep: str) -> None:
+        # The previous cache stays attached until the next change: a query another session started on it
+        # a moment ago can finish.
+        for alias in [a for a in self._attached if a != keep][:-1]:
+            self._detach(alias)
+
+    def _build_scores(self) -> None:
+        docs, sources = self.ws.doc_files(), self._score_sources()
+        key = self._cache_key(docs, sources) if docs and self.count() >= CACHE_MIN_DOCS else None
+        if key is not None and self._attach_cache(key):
+            self.scores_source = "cache"
+            return
+        query, columns, complete = self._scores_query(sources)
+        if key is not None and complete and self._write_cache(key, query) and self._attach_cache(key):
+            self.scores_source = "built"
+            return
+        self.con.execute(f"CREATE OR REPLACE TABLE scores_memory AS {query}")
+        self._point_scores("scores_memory")
         self.score_columns = columns
+        self.scores_source = "memory"
+        for alias in list(self._attached):
+            self._detach(alias)
 
     # -- queries -----------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:

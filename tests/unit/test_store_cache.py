@@ -1,0 +1,119 @@
+"""The Store's cached `scores` table (.cache/scores-<key>.duckdb): reused by a second Store, rebuilt when a
+signal file changes, ignored and rebuilt when damaged, and never required (memory when it cannot be written)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import store as store_mod
+from core.signals.runner import run_signal
+from core.store import Store
+
+RECORDS = [{"id": f"d{i:03d}", "text": f"Document {i} talks about markets and rates. " * (1 + i % 9)} for i in range(40)]
+
+
+@pytest.fixture
+def cached(monkeypatch):
+    monkeypatch.setattr(store_mod, "CACHE_MIN_DOCS", 0)  # the demo-sized workspace counts as large here
+
+
+def _rows(store: Store):
+    return store.df("SELECT * FROM scores ORDER BY id").to_dict("records")
+
+
+def _caches(ws):
+    return sorted((ws.root / ".cache").glob("scores-*.duckdb"))
+
+
+def test_a_second_store_reads_the_cached_table_instead_of_joining(make_ws, cached, monkeypatch):
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    first = Store(ws)
+    assert first.scores_source == "built"
+    assert len(_caches(ws)) == 1
+    expected = _rows(first)
+    assert len(expected) == 40 and "length__n_words" in first.score_columns
+
+    # a second Store (a server restart, a CLI command) must not join the signal files again
+    monkeypatch.setattr(Store, "_scores_query", lambda *a: pytest.fail("the scores table was rebuilt"))
+    second = Store(ws)
+    assert second.scores_source == "cache"
+    assert second.score_columns == first.score_columns
+    assert _rows(second) == expected
+    # nothing to do on a refresh when no file changed
+    assert second.refresh() is False
+
+
+def test_a_new_signal_file_invalidates_the_cache(make_ws, cached):
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    store = Store(ws)
+    assert not any(c.startswith("c4__") for c in store.score_columns)
+    old = _caches(ws)
+
+    run_signal(ws, "c4")
+    assert store.refresh() is True
+    assert store.scores_source == "built"
+    assert any(c.startswith("c4__") for c in store.score_columns)
+    assert store.scalar("SELECT count(*) FROM scores WHERE c4__n_lines IS NOT NULL") == 40
+    assert _caches(ws) != old  # a new file for the new key (the previous one may be kept, no more)
+    assert len(_caches(ws)) <= store_mod.CACHE_KEEP
+
+    # and another Store now finds the new table
+    again = Store(ws)
+    assert again.scores_source == "cache"
+    assert again.score_columns == store.score_columns
+
+
+def test_a_rewritten_signal_file_is_not_served_from_the_old_cache(make_ws, cached):
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    Store(ws)
+    # the signal file is replaced by one with other values (as a re-run with other params would)
+    path = ws.dir("signals") / "length.parquet"
+    con = Store(ws).con
+    con.execute(f"COPY (SELECT id, n_words * 0 + 7 AS n_words FROM read_parquet('{path}')) TO '{path}.new' (FORMAT parquet)")
+    path.with_name(path.name + ".new").replace(path)
+    fresh = Store(ws)
+    assert fresh.scores_source == "built"
+    assert fresh.scalar("SELECT min(length__n_words) FROM scores") == 7
+    assert fresh.scalar("SELECT max(length__n_words) FROM scores") == 7
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other key"])
+def test_a_damaged_cache_file_is_ignored_and_rebuilt(make_ws, cached, damage):
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    expected = _rows(Store(ws))
+    (path,) = _caches(ws)
+    if damage == "garbage":
+        path.write_bytes(b"not a duckdb file" * 100)
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:5000])
+    else:  # a good cache file, but built from other files
+        other = make_ws(RECORDS[:10], id_field="id")
+        run_signal(other, "length")
+        Store(other)
+        path.write_bytes(_caches(other)[0].read_bytes())
+    store = Store(ws)
+    assert store.scores_source == "built"
+    assert _rows(store) == expected
+    assert Store(ws).scores_source == "cache"
+
+
+def test_an_unwritable_cache_folder_keeps_the_table_in_memory(make_ws, cached):
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    (ws.root / ".cache").write_text("a file where the cache folder would be")
+    store = Store(ws)
+    assert store.scores_source == "memory"
+    assert store.scalar("SELECT count(length__n_words) FROM scores") == 40
+
+
+def test_a_small_workspace_writes_no_cache(make_ws):
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    store = Store(ws)
+    assert store.scores_source == "memory"
+    assert not (ws.root / ".cache").exists()
+    assert store.scalar("SELECT count(*) FROM scores") == 40
