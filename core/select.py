@@ -114,11 +114,17 @@ def run_recipe(ws: Workspace, recipe: dict[str, Any] | Recipe, store: Store | No
 
 def selection_stats(store: Store, rows: pd.DataFrame) -> dict[str, int]:
     """count (rows; RS2 counts every epoch), unique documents, tokens (words) and epochs of a result."""
-    words = _all_docs(store).set_index("id")["n_words"]
+    cur = store.cursor()
+    try:  # words of every row (an id repeated across RS2 epochs counts each time), summed in DuckDB
+        cur.register("_rows", pa.table({"id": pa.array(rows["id"].astype(str).tolist(), pa.string())}))
+        words = cur.execute("SELECT sum(d.n_words) FROM _rows r JOIN (SELECT id, n_words FROM docs) d "
+                            "USING (id)").fetchone()[0]
+    finally:
+        cur.close()
     return {
         "count": int(len(rows)),
         "unique": int(rows["id"].nunique()),
-        "tokens": int(pd.to_numeric(words.reindex(rows["id"]), errors="coerce").fillna(0).sum()),
+        "tokens": int(words or 0),
         "epochs": int(rows["epoch"].max() + 1) if len(rows) else 0,
     }
 

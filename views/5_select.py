@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -32,6 +33,8 @@ from core.select import (
 from ui.state import map_filter, map_filter_chip, require_workspace
 
 SAMPLE_ROWS = 20
+MAP_BACKGROUND = 50_000  # grey (not selected) points drawn at most; the rest are left out, at random
+MAP_PICKED = 30_000  # selected points drawn at most
 
 ws, store = require_workspace()
 st.title("Select")
@@ -79,6 +82,14 @@ def _map_points(root: str, signature: tuple) -> pd.DataFrame:
 
 
 choices = _choices(str(ws.root), store.signature)
+
+
+def _drawn(mask, limit: int):
+    """Positions where `mask` holds: all of them, or a seeded random `limit` of them (in order)."""
+    where = np.flatnonzero(mask)
+    if len(where) <= limit:
+        return where
+    return np.sort(np.random.default_rng(0).choice(where, limit, replace=False))
 
 
 def _compact(n: int) -> str:
@@ -279,19 +290,24 @@ with preview:
                          column_config={"text": st.column_config.TextColumn("text", width="large")})
             if choices["has_map"]:
                 pts = _map_points(str(ws.root), store.signature)
-                picked = pts["id"].isin(set(sel_rows["id"]))
+                picked = pts["id"].isin(set(sel_rows["id"])).to_numpy(dtype=bool)
+                grey, mine = _drawn(~picked, MAP_BACKGROUND), _drawn(picked, MAP_PICKED)
                 fig = go.Figure()
-                fig.add_trace(go.Scattergl(x=pts.loc[~picked, "x"], y=pts.loc[~picked, "y"], mode="markers",
+                fig.add_trace(go.Scattergl(x=pts["x"].to_numpy()[grey], y=pts["y"].to_numpy()[grey], mode="markers",
                                            name="not selected", marker={"size": 3, "color": "#9aa3ad"},
                                            hoverinfo="skip"))
-                fig.add_trace(go.Scattergl(x=pts.loc[picked, "x"], y=pts.loc[picked, "y"], mode="markers",
+                fig.add_trace(go.Scattergl(x=pts["x"].to_numpy()[mine], y=pts["y"].to_numpy()[mine], mode="markers",
                                            name="selected", marker={"size": 3, "color": "#d9480f", "opacity": 0.8},
-                                           text=pts.loc[picked, "id"], hovertemplate="%{text}<extra></extra>"))
+                                           text=pts["id"].to_numpy()[mine], hovertemplate="%{text}<extra></extra>"))
                 fig.update_layout(height=340, margin={"l": 0, "r": 0, "t": 10, "b": 0},
                                   legend={"orientation": "h", "y": 1.05},
                                   xaxis={"visible": False, "range": view_range(pts["x"].to_numpy())},
                                   yaxis={"visible": False, "range": view_range(pts["y"].to_numpy())})
                 st.plotly_chart(fig, key="sel_map", config={"displayModeBar": False})
+                if len(grey) < int((~picked).sum()) or len(mine) < int(picked.sum()):
+                    st.caption(f"Drawn: {len(mine):,} of the {int(picked.sum()):,} selected documents on the map and "
+                               f"{len(grey):,} of the {int((~picked).sum()):,} others, at random (a browser draws "
+                               "a million points slowly).")
             else:
                 st.caption("Build a map (Map page) to see the selection on it.")
 

@@ -55,9 +55,9 @@ def _size(n: float) -> str:
     return f"{n:,.1f} GB"
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def _zip(folder: str, stamp: str) -> bytes:  # noqa: ARG001 - stamp (the manifest's time) keys the cache
-    return zip_export(Path(folder))
+def _zip_later(folder: str):
+    """The zip, made when the download button is pressed (in Streamlit's download thread), not when the page opens."""
+    return lambda: zip_export(Path(folder))
 
 
 def _past_exports() -> None:
@@ -92,7 +92,7 @@ def _past_exports() -> None:
                      hide_index=True)
     if e["bytes"] <= DOWNLOAD_LIMIT:
         st.download_button(f"Download {pick}.zip ({_size(e['bytes'])} before compression)",
-                           data=_zip(e["folder"], str(m.get("time"))), file_name=f"{pick}.zip",
+                           data=_zip_later(e["folder"]), file_name=f"{pick}.zip",
                            mime="application/zip", key="export_download", icon=":material/download:")
     else:
         st.caption(f"Too large to download from the browser ({_size(e['bytes'])}); the files are in {e['folder']}.")
