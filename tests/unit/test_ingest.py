@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def fast_path(monkeypatch):
-    """Records, per JSONL file, whether ingest took the columnar (pyarrow) path."""
+    """Records, per JSONL file, whether ingest took the column-wise (DuckDB) path."""
     import core.ingest as ingest_module
 
     taken: list[bool] = []
@@ -285,9 +285,10 @@ def test_reingest_of_a_clean_file_on_the_columnar_path(tmp_path, fast_path):
 
 
 def test_the_columnar_path_stores_what_the_row_path_stores(tmp_path, fast_path):
-    """A clean .jsonl takes the pyarrow fast path; the same lines gzipped go row by row: same rows."""
+    """A clean .jsonl takes the column-wise path; the same lines gzipped go row by row: same rows."""
     records = [{"id": f"r{i}", "text": t, "topic": ["a", "b", "c"][i % 3], "when": f"2024-01-0{1 + i % 9}",
-                "score": i / 4, "tags": ["x", "y"][: i % 3], "extra": None if i % 2 else {"k": i}}
+                "score": i / 4, "tags": ["x", "y"][: i % 3], "extra": None if i % 2 else {"k": i, "gone": None},
+                **({"late": {"n": i}} if i > 230 else {})}
                for i, t in enumerate(["plain words here", "  leading and trailing  ", "tabs\tand\nnewlines",
                                       "ünïcödé wörds ok", "one", "a  b   c", "x\u00a0y", "last, with punctuation!"]
                                      * 30)]
@@ -307,14 +308,16 @@ def test_the_columnar_path_stores_what_the_row_path_stores(tmp_path, fast_path):
     assert list(fast.n_words) == [len(re.findall(r"[^\x00-\x20]+", t)) for t in fast.text]
     assert fast.set_index("text").n_words.to_dict()["a  b   c"] == 3
     assert json.loads(fast.set_index("id").at["r8", "meta"]) == {"topic": "c", "when": "2024-01-09", "score": 2.0,
-                                                                 "tags": ["x", "y"], "extra": {"k": 8}}
+                                                                 "tags": ["x", "y"], "extra": {"k": 8, "gone": None}}
+    assert json.loads(fast.set_index("id").at["r232", "meta"])["late"] == {"n": 232}  # a key first seen at row 233
 
 
-def test_a_file_larger_than_one_range_is_checked_whole_then_loaded_range_by_range(tmp_path, fast_path,
+def test_a_file_larger_than_memory_allows_is_checked_whole_then_loaded_batch_by_batch(tmp_path, fast_path,
                                                                                  monkeypatch):
     import core.ingest as ingest_module
 
-    monkeypatch.setattr(ingest_module, "FAST_RANGE_BYTES", 500)  # about 12 lines a range
+    monkeypatch.setattr(ingest_module, "FAST_HOLD_BYTES", 500)  # parsed twice: checked, then loaded
+    monkeypatch.setattr(ingest_module, "FAST_BATCH_ROWS", 12)
     lines = [j({"uid": f"u{i % 90}", "text": f"line {i} of a long file"}) for i in range(100)]
     src = write_lines(tmp_path / "long.jsonl", lines)
     ws = Workspace.create(tmp_path / "ws")
@@ -322,7 +325,7 @@ def test_a_file_larger_than_one_range_is_checked_whole_then_loaded_range_by_rang
     assert fast_path == [True] and len(ws.doc_files()) > 1
     assert (report.loaded, report.quarantined) == (90, 10)
     q = quarantine_rows(ws).sort_values("row")
-    assert list(q.row) == list(range(91, 101))  # line numbers run on across ranges
+    assert list(q.row) == list(range(91, 101))  # line numbers run on across batches
     assert list(q.reason)[:2] == ["duplicate id (first seen at long.jsonl:1)", "duplicate id (first seen at long.jsonl:2)"]
     plain = write_lines(tmp_path / "p" / "long.jsonl", [j({"text": f"doc {i}"}) for i in range(100)])
     ws2 = Workspace.create(tmp_path / "ws2")
@@ -376,3 +379,60 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: unknown format for x.docx")
     assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize(("bad_line", "reason"), [
+    (j({"id": "x", "text": 12}), "text is a number, not a string"),
+    (j({"id": "x", "text": None}), "text is null"),
+    (j({"id": "x", "text": {"a": 1}}), "text is an object, not a string"),
+    (j({"id": 1.5, "text": "float id"}), None),
+    (j({"id": True, "text": "bool id"}), None),
+    (j({"id": "x"}), "missing text field 'text'"),
+    ('{"id": "x", "te\\u0078t": "escaped key"}', None),
+    ('{"id": "x", "text": "two"} {"id": "y", "text": "objects"}', None),
+    ("[1, 2]", None),
+    ("   ", None),
+])
+def test_what_only_the_row_path_can_say_sends_the_file_row_by_row(tmp_path, fast_path, bad_line, reason):
+    """An unusual row late in a file (after the rows the fields are guessed from) takes the whole file
+    off the column-wise path, so every row gets the row path's exact reason and nothing is lost."""
+    lines = [j({"id": f"d{i}", "text": f"doc {i} with {{braces}}, \"quotes\" and \\ slashes"}) for i in range(300)]
+    lines.insert(250, bad_line)
+    src = write_lines(tmp_path / "late.jsonl", lines)
+    ws = Workspace.create(tmp_path / "ws")
+    report = ingest_paths(ws, [src], id_field="id")
+    assert fast_path == [False]
+    assert report.loaded + report.quarantined + report.unchanged >= 300
+    assert set(docs_of(ws).id) >= {f"d{i}" for i in range(300)}
+    if reason:
+        assert list(quarantine_rows(ws).reason) == [reason]
+        assert list(quarantine_rows(ws).row) == [251]
+
+
+def test_integer_ids_and_labels_crlf_and_no_final_newline_stay_on_the_columnar_path(tmp_path, fast_path):
+    lines = [json.dumps({"n": i, "text": f"doc {i}", "topic": i % 3 if i % 2 else f"t{i % 3}",
+                         "nested": {"s": "}{\"", "l": [[], {}]}}) for i in range(300)]
+    src = tmp_path / "crlf.jsonl"
+    src.write_bytes("\r\n".join(lines).encode())  # Windows line ends, none after the last line
+    ws = Workspace.create(tmp_path / "ws")
+    report = ingest_paths(ws, [src], id_field="n", label_field="topic")
+    assert fast_path == [True] and report.loaded == 300
+    docs = docs_of(ws).set_index("id")
+    assert docs.at["7", "label"] == "1" and docs.at["8", "label"] == "t2"
+    assert json.loads(docs.at["299", "meta"]) == {"nested": {"s": "}{\"", "l": [[], {}]}}
+
+
+def test_the_bytes_check_counts_lines_across_pieces(monkeypatch):
+    import numpy as np
+
+    import core.jsonl_check as jc
+
+    monkeypatch.setattr(jc, "TASK_BYTES", 37)  # many pieces, each ending inside a line
+    lines = [j({"text": f"line {i}", **({"k%d" % i: [i, "]"]} if i % 7 == 0 else {})}) for i in range(200)]
+    data = np.frombuffer(("\n".join(lines)).encode(), dtype=np.uint8)
+    keys = {"text": jc.KIND_STRING}
+    result = jc.check_jsonl(data, keys, "text")
+    assert (result.problem, result.lines) == (jc.OK, 200)
+    assert result.new_keys == [f"k{i}" for i in range(0, 200, 7)] and set(keys) == {"text", *result.new_keys}
+    blank = np.frombuffer(("\n".join(lines[:50]) + "\n\n" + "\n".join(lines[50:])).encode(), dtype=np.uint8)
+    assert jc.check_jsonl(blank, {"text": jc.KIND_STRING}, "text").problem == jc.BLANK
