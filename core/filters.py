@@ -26,7 +26,7 @@ import time
 import weakref
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -418,9 +418,11 @@ def _live(store: Store, ids: list[str] | None) -> _Live:
     key = "all" if ids is None else hashlib.sha1("\n".join(map(str, ids)).encode()).hexdigest()
     live = lives.get(key)
     if live is None:
-        row_ids = _row_ids(store)
-        universe = None if ids is None else np.asarray(row_ids.isin(pd.Index([str(i) for i in ids])))
-        fresh = _Live(len(row_ids), universe)
+        if ids is None:  # every row: only the count is needed (reading a million ids takes a while)
+            fresh = _Live(int(store.scalar("SELECT count(*) FROM scores") or 0), None)
+        else:
+            row_ids = _row_ids(store)
+            fresh = _Live(len(row_ids), np.asarray(row_ids.isin(pd.Index([str(i) for i in ids]))))
         with _CACHE_LOCK:
             live = lives.setdefault(key, fresh)
             while len(lives) > 5:  # all documents and a few recent map selections
@@ -599,6 +601,17 @@ def column_stats(store: Store, columns: list[str]) -> dict[str, ColumnStats]:
         unknown = [c for c in todo if c not in types]
         if unknown:
             raise WinnowError(f"no score column {', '.join(unknown)} in this workspace")
+        # computed once per state of the files, and kept in the workspace's .cache for a large corpus
+        name = "colstats_" + hashlib.sha1("\n".join(todo).encode()).hexdigest()[:12]
+        got = store.memo(name, lambda: {c: asdict(v) for c, v in _compute_stats(store, todo, types).items()},
+                         persist="json")
+        cache.update({c: ColumnStats(**got[c]) for c in todo})
+    return {c: cache[c] for c in columns}
+
+
+def _compute_stats(store: Store, todo: list[str], types: dict[str, str]) -> dict[str, ColumnStats]:
+    cache: dict[str, ColumnStats] = {}
+    if todo:
         qs = "[" + ", ".join(str(i / GRID_STEPS) for i in range(GRID_STEPS + 1)) + "]"
         exact, quant = [], []
         for i, c in enumerate(todo):
@@ -624,7 +637,7 @@ def column_stats(store: Store, columns: list[str]) -> dict[str, ColumnStats]:
             p995 = p995 if math.isfinite(p995) else hi
             hist_hi = p995 if (hi - lo) > 0 and (p995 - lo) < 0.5 * (hi - lo) else hi
             cache[c] = ColumnStats(c, is_int, n, lo, hi, lo, hist_hi, grid)
-    return {c: cache[c] for c in columns}
+    return cache
 
 
 def _bins(st: ColumnStats, bins: int) -> tuple[float, float, int]:

@@ -11,24 +11,47 @@ from core.store import Store, sql_str
 from core.workspace import Workspace
 
 
+def doc_figures(store: Store) -> dict[str, Any]:
+    """Everything the Overview says about the documents themselves: count, sources, labels, characters,
+    words, fields, length histograms. Computed once per state of the document files (and kept in the
+    workspace's .cache for a large corpus: counting which fields are present reads every text)."""
+
+    def build() -> dict[str, Any]:
+        docs = store.count()
+        one = store.one
+        sources = dict(one("SELECT map(list(source), list(n)) FROM (SELECT source, count(*) n FROM docs GROUP BY 1 ORDER BY 2 DESC)")[0] or {}) if docs else {}
+        labels = dict(one("SELECT map(list(coalesce(label, '(none)')), list(n)) FROM (SELECT label, count(*) n FROM docs GROUP BY 1 ORDER BY 2 DESC)")[0] or {}) if docs else {}
+        chars, words = one("SELECT coalesce(sum(n_chars), 0), coalesce(sum(n_words), 0) FROM docs") or (0, 0)
+        return {
+            "documents": docs,
+            "sources": {str(k): int(v) for k, v in sources.items()},
+            "labels": {str(k): int(v) for k, v in labels.items()},
+            "characters": int(chars or 0),
+            "words": int(words or 0),
+            "fields": field_summary(store).to_dict("records"),
+            "hist_chars": length_histogram(store, "n_chars").to_dict("records"),
+            "hist_words": length_histogram(store, "n_words").to_dict("records"),
+        }
+
+    return store.memo("overview", build, on="docs", persist="json")
+
+
 def info(ws: Workspace, store: Store | None = None) -> dict[str, Any]:
     store = store or Store(ws)
     from core.signals.runner import read_sidecar
 
-    docs = store.count()
-    sources = dict(store.one("SELECT map(list(source), list(n)) FROM (SELECT source, count(*) n FROM docs GROUP BY 1 ORDER BY 2 DESC)")[0] or {}) if docs else {}
-    labels = dict(store.one("SELECT map(list(coalesce(label, '(none)')), list(n)) FROM (SELECT label, count(*) n FROM docs GROUP BY 1 ORDER BY 2 DESC)")[0] or {}) if docs else {}
+    figures = doc_figures(store)
     signals = [p.stem for p in ws.signal_files()]
     return {
         "workspace": str(ws.root),
-        "documents": docs,
+        "documents": figures["documents"],
         "quarantined": quarantine_count(ws),
-        "sources": {str(k): int(v) for k, v in sources.items()},
-        "labels": {str(k): int(v) for k, v in labels.items()},
+        "sources": dict(figures["sources"]),
+        "labels": dict(figures["labels"]),
         "signals": signals,
         "signal_versions": {k: (read_sidecar(ws, k) or {}).get("version") for k in signals},
-        "characters": int(store.scalar("SELECT coalesce(sum(n_chars), 0) FROM docs") or 0),
-        "words": int(store.scalar("SELECT coalesce(sum(n_words), 0) FROM docs") or 0),
+        "characters": figures["characters"],
+        "words": figures["words"],
         "embeddings": sorted(p.stem for p in ws.dir("embeddings").glob("*.npy")),
         "maps": sorted(p.stem for p in ws.dir("maps").glob("*.parquet")),
         "targets": sorted(p.stem for p in ws.dir("targets").glob("*.parquet")),

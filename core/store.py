@@ -28,15 +28,16 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from core.workspace import Workspace
+from core.workspace import Workspace, atomic_path
 
 EMPTY_DOCS = (
     "SELECT NULL::VARCHAR AS id, NULL::VARCHAR AS text, NULL::VARCHAR AS source, NULL::VARCHAR AS label, "
@@ -69,6 +70,10 @@ class Store:
         self.score_columns: list[str] = []
         self.scores_source = "none"  # "cache" (attached from .cache/), "built" (built now and cached), "memory"
         self._attached: list[str] = []  # aliases of attached cache files, oldest first
+        self.docs_key: str | None = None  # cache keys (None: a small workspace, nothing written to .cache)
+        self.scores_key: str | None = None
+        self._memo: dict[tuple[str, Any], Any] = {}
+        self._memo_lock = threading.Lock()
         self.refresh(force=True)
 
     # -- views -------------------------------------------------------------------------------
@@ -238,7 +243,10 @@ class Store:
 
     def _build_scores(self) -> None:
         docs, sources = self.ws.doc_files(), self._score_sources()
-        key = self._cache_key(docs, sources) if docs and self.count() >= CACHE_MIN_DOCS else None
+        large = bool(docs) and self.count() >= CACHE_MIN_DOCS
+        key = self._cache_key(docs, sources) if large else None
+        self.docs_key = self._cache_key(docs, []) if large else None
+        self.scores_key = key
         if key is not None and self._attach_cache(key):
             self.scores_source = "cache"
             return
@@ -252,6 +260,56 @@ class Store:
         self.scores_source = "memory"
         for alias in list(self._attached):
             self._detach(alias)
+
+    # -- figures derived from the files, computed once -------------------------------------------
+    def memo(self, name: str, build: Callable[[], Any], *, on: Literal["docs", "scores"] = "scores",
+             persist: Literal["json", "parquet"] | None = None) -> Any:
+        """`build()` once per state of the files: the documents only (`on="docs"`) or everything behind
+        `scores`. Kept in memory for every session of this Store (never copied: do not modify the result)
+        and, with `persist`, in the workspace's .cache folder (JSON for plain data, Parquet for a
+        DataFrame) so a restarted app reads it instead of computing it. A damaged file is recomputed."""
+        key = self.docs_key if on == "docs" else self.scores_key
+        mkey = (name, key or (on, self._signature))
+        with self._memo_lock:
+            if mkey in self._memo:
+                return self._memo[mkey]
+        path = None
+        if key and persist:
+            path = self.cache_dir / f"{name}-{key}.{persist}"
+        value, found = None, False
+        if path is not None:
+            try:
+                if persist == "json":
+                    value = json.loads(path.read_text(encoding="utf-8"))
+                else:
+                    value = pq.read_table(path).to_pandas()
+                found = True
+            except (OSError, ValueError, pa.ArrowException):
+                found = False
+        if not found:
+            value = build()
+            if path is not None:
+                self._write_memo(path, value, persist)
+        with self._memo_lock:
+            for k in [k for k in self._memo if k[0] == name and k != mkey]:
+                del self._memo[k]  # an older state of the files
+            self._memo[mkey] = value
+        return value
+
+    def _write_memo(self, path: Path, value: Any, persist: str) -> None:
+        try:
+            self.cache_dir.mkdir(exist_ok=True)
+            with atomic_path(path) as tmp:
+                if persist == "json":
+                    tmp.write_text(json.dumps(value), encoding="utf-8")
+                else:
+                    pq.write_table(pa.Table.from_pandas(value, preserve_index=False), tmp)
+            stem = path.name.split("-", 1)[0]
+            for old in self.cache_dir.glob(f"{stem}-*.{persist}"):
+                if old != path and old.stat().st_mtime_ns < path.stat().st_mtime_ns:
+                    old.unlink(missing_ok=True)
+        except (OSError, TypeError, ValueError, pa.ArrowException):
+            pass  # a read-only workspace: kept in memory only
 
     # -- queries -----------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:

@@ -13,19 +13,21 @@ ws, store = require_workspace()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _figures(root: str, signature: tuple) -> dict:
-    # Keyed by the workspace's file signature: recomputed only when documents or signals change.
-    return {
-        "info": overview.info(ws, store),
-        "fields": overview.field_summary(store),
-        "chars": overview.length_histogram(store, "n_chars"),
-        "words": overview.length_histogram(store, "n_words"),
-        "quarantine": overview.quarantine_summary(ws),
-    }
+def _quarantine(root: str, signature: tuple) -> pd.DataFrame:
+    return overview.quarantine_summary(ws)
 
 
-fig = _figures(str(ws.root), store.signature + (overview.quarantine_count(ws),))
-info = fig["info"]
+# The figures about the documents are computed once per state of the document files (and kept in the
+# workspace's .cache for a large corpus); the rest is a directory listing.
+docs_fig = overview.doc_figures(store)
+info = overview.info(ws, store)
+fig = {
+    "fields": pd.DataFrame(docs_fig["fields"], columns=["field", "kind", "present"]),
+    "chars": pd.DataFrame(docs_fig["hist_chars"], columns=["lo", "hi", "count"]),
+    "words": pd.DataFrame(docs_fig["hist_words"], columns=["lo", "hi", "count"]),
+    "quarantine": _quarantine(str(ws.root), tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                                                  for p in ws.quarantine_files())),
+}
 
 st.title("Overview")
 st.caption(f"Workspace `{ws.root}`")

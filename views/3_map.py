@@ -31,7 +31,9 @@ from ui.state import map_filter, map_filter_chip, require_workspace, set_map_fil
 
 # Above SCATTER_LIMIT documents the map is a density image of all of them with a sample of points over it
 # (WINNOW_MAP_POINTS changes the limit, e.g. for a slow browser).
-SCATTER_LIMIT = int(os.environ.get("WINNOW_MAP_POINTS", 200_000))
+# Measured (tools/pagetime): 100,000 points drawn one by one took 6-8 s to open on 2 cores (hover texts,
+# the figure's JSON, the browser's WebGL); the density image with 25,000 points over it opens in about 2 s.
+SCATTER_LIMIT = int(os.environ.get("WINNOW_MAP_POINTS", 50_000))
 OVERLAY_SAMPLE = min(30_000, max(1, SCATTER_LIMIT // 2))  # points drawn over the density image
 MAX_CATEGORIES = 40  # colour categories shown in the legend (auto K is at most 40); the rest are "other"
 SNIPPET_CHARS = 180
@@ -96,13 +98,18 @@ model = active.stem
 info = map_info(ws, model) or {}
 
 
-# -- data (cached per file signature; nothing here projects or clusters) -------------------------
-@st.cache_data(show_spinner=False, max_entries=4)
+# -- data (once per state of the files, shared by every session: store.memo, no copies; the drawn
+# points with their hover snippets and the clusters' sample documents are kept in the workspace's .cache,
+# since picking them reads texts; nothing here projects or clusters) --------------------------------
 def all_points(root: str, signature: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """ids, x, y, cluster of every mapped document (for selections and the density image)."""
-    df = store.df("SELECT id, map__x, map__y, map__cluster FROM scores WHERE map__x IS NOT NULL ORDER BY hash(id)")
-    return (df["id"].to_numpy(dtype=object), df["map__x"].to_numpy(dtype=np.float64),
-            df["map__y"].to_numpy(dtype=np.float64), df["map__cluster"].to_numpy())
+    """ids, x, y, cluster of every mapped document (for selections and the density image). Read-only."""
+
+    def build():
+        df = store.df("SELECT id, map__x, map__y, map__cluster FROM scores WHERE map__x IS NOT NULL ORDER BY hash(id)")
+        return (df["id"].to_numpy(dtype=object), df["map__x"].to_numpy(dtype=np.float64),
+                df["map__y"].to_numpy(dtype=np.float64), df["map__cluster"].to_numpy())
+
+    return store.memo("map_all_points", build)
 
 
 def _points_query(where: str) -> str:
@@ -119,10 +126,16 @@ def _points_query(where: str) -> str:
         FROM pick p JOIN docs d USING (id) ORDER BY hash(p.id)"""
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def drawn_points(root: str, signature: tuple, limit: int) -> pd.DataFrame:
-    """The points drawn individually: all, or above the limit a fixed sample (by id hash)."""
-    return store.df(_points_query("TRUE"), [int(limit)])
+def drawn_points(root: str, signature: tuple, limit: int, lines: int) -> pd.DataFrame:
+    """The points drawn individually: all, or above the limit a fixed sample (by id hash), with their
+    hover snippet already escaped and wrapped (`hover_snippet`). Read-only."""
+
+    def build() -> pd.DataFrame:
+        df = store.df(_points_query("TRUE"), [int(limit)])
+        df["hover_snippet"] = [hover_text(s, 60, lines) for s in df["snippet"]]
+        return df
+
+    return store.memo(f"map_points_{int(limit)}_{int(lines)}", build, persist="parquet")
 
 
 def filter_points(ids: list[str], limit: int) -> pd.DataFrame:
@@ -142,16 +155,60 @@ def clusters_table(root: str, signature: tuple, model: str) -> pd.DataFrame:
     return load_clusters(ws, model).to_pandas()
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def density(root: str, signature: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    _, x, y, _ = all_points(root, signature)
-    return density_grid(x, y, bins=220)
+def layout(root: str, signature: tuple) -> dict:
+    """What the figure needs from every point, small enough to keep in .cache (so an open reads no
+    million ids): the count, the density image and the first view.
+
+    The view: UMAP puts small disconnected groups far from the rest, which would squeeze the map into a
+    corner. The first view stops at 3 interquartile ranges beyond the quartiles (a wide Tukey fence) on an
+    axis with points beyond it; Autoscale in the toolbar shows every point."""
+
+    def build() -> dict:
+        _, xs, ys, _ = all_points(root, signature)
+        n = len(xs)
+        view: dict[str, list[float]] = {}
+        outside = 0
+        if n >= 50:
+            for axis, values in (("x", xs), ("y", ys)):
+                q1, q3 = np.quantile(values, [0.25, 0.75])
+                lo, hi = max(values.min(), q1 - 3 * (q3 - q1)), min(values.max(), q3 + 3 * (q3 - q1))
+                if lo > values.min() or hi < values.max():
+                    pad = 0.04 * (hi - lo or 1.0)
+                    view[axis] = [float(lo - pad), float(hi + pad)]
+            if view:
+                keep = np.ones(n, dtype=bool)
+                for axis, values in (("x", xs), ("y", ys)):
+                    if axis in view:
+                        keep &= (values >= view[axis][0]) & (values <= view[axis][1])
+                outside = int((~keep).sum())
+        out = {"n": n, "view": view, "outside": outside}
+        if n > SCATTER_LIMIT:
+            counts, xc, yc = density_grid(xs, ys, bins=220)
+            out["density"] = {"counts": counts.tolist(), "x": xc.tolist(), "y": yc.tolist()}
+        return out
+
+    return store.memo(f"map_layout_{SCATTER_LIMIT}", build, persist="json")
+
+
+def cluster_samples(per_cluster: int = 10) -> pd.DataFrame:
+    """A few documents of every cluster (the first by id hash), for "Look at a cluster": one pass over
+    the texts for all clusters, kept in the workspace's .cache."""
+
+    def build() -> pd.DataFrame:
+        return store.df(f"""
+            WITH pick AS (SELECT id, map__cluster AS cluster FROM scores WHERE map__cluster IS NOT NULL
+                          QUALIFY row_number() OVER (PARTITION BY map__cluster ORDER BY hash(id)) <= {int(per_cluster)})
+            SELECT p.cluster, d.id, d.source,
+                   left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS text
+            FROM docs d JOIN pick p USING (id) ORDER BY p.cluster, hash(d.id)""")
+
+    return store.memo(f"map_cluster_samples_{int(per_cluster)}", build, persist="parquet")
 
 
 sig = store.signature
 root = str(ws.root)
-ids_all, xs_all, ys_all, _ = all_points(root, sig)
-n = len(ids_all)
+shape = layout(root, sig)
+n = shape["n"]
 big = n > SCATTER_LIMIT
 limit = OVERLAY_SAMPLE if big else n
 try:
@@ -190,24 +247,27 @@ c3.caption("Drag on the map to select an area (box; the lasso is in the toolbar)
 
 # -- the figure -----------------------------------------------------------------------------------
 mf = map_filter()
-points = drawn_points(root, sig, limit)
+hover_lines = 3 if n <= 20_000 else (2 if n <= 100_000 else 1)
+points = drawn_points(root, sig, limit, hover_lines)
 sampled = len(points)
 if big and mf and highlight:  # the filter's own points, not only those that happen to be in the sample
     extra = filter_points(mf["ids"], OVERLAY_SAMPLE)
+    extra["hover_snippet"] = [hover_text(s, 60, hover_lines) for s in extra["snippet"]]
     points = pd.concat([points, extra[~extra["id"].isin(points["id"])]], ignore_index=True)
 points = points.copy()
-points["cluster_name"] = points["cluster"].map(lambda c: f"{int(c)} · {cluster_name.get(int(c), '?')}")
-hover_lines = 3 if n <= 20_000 else (2 if n <= 100_000 else 1)
+names = {c: f"{int(c)} · {cluster_name.get(int(c), '?')}" for c in points["cluster"].dropna().unique()}
+points["cluster_name"] = points["cluster"].map(names)
+escaped = {c: html.escape(str(v), quote=False) for c, v in names.items()}
 points["hover"] = [
-    f"<b>{html.escape(str(i), quote=False)}</b> · {html.escape(str(cn), quote=False)}<br>"
-    f"{html.escape(str(src), quote=False)}<br>{hover_text(s, 60, hover_lines)}"
-    for i, cn, src, s in zip(points["id"], points["cluster_name"], points["source"], points["snippet"], strict=True)
+    f"<b>{html.escape(str(i), quote=False)}</b> · {escaped.get(c, '?')}<br>{html.escape(str(src), quote=False)}<br>{h}"
+    for i, c, src, h in zip(points["id"], points["cluster"], points["source"], points["hover_snippet"], strict=True)
 ]
 marker_size = 7 if len(points) <= 2_000 else 5 if len(points) <= 20_000 else 3 if len(points) <= 100_000 else 2
 
 fig = go.Figure()
 if big:
-    counts, xc, yc = density(root, sig)
+    grid = shape["density"]
+    counts, xc, yc = np.asarray(grid["counts"], dtype=float), np.asarray(grid["x"]), np.asarray(grid["y"])
     z = np.where(counts > 0, np.log1p(counts), np.nan)
     fig.add_trace(go.Heatmap(z=z, x=xc, y=yc, colorscale="Greys", showscale=False, hoverinfo="skip", zsmooth="best",
                              opacity=0.85, name="all documents (density)"))
@@ -277,24 +337,9 @@ else:
     else:
         categorical(values.astype(str).where(values.notna(), "(none)"))
 
-# The view: UMAP puts small disconnected groups far from the rest, which would squeeze the map into a
-# corner. The first view stops at 3 interquartile ranges beyond the quartiles (a wide Tukey fence) on an
-# axis with points beyond it; Autoscale in the toolbar shows every point.
-view: dict[str, list[float]] = {}
-outside_view = 0
-if n >= 50:
-    for axis, values in (("x", xs_all), ("y", ys_all)):
-        q1, q3 = np.quantile(values, [0.25, 0.75])
-        lo, hi = max(values.min(), q1 - 3 * (q3 - q1)), min(values.max(), q3 + 3 * (q3 - q1))
-        if lo > values.min() or hi < values.max():
-            pad = 0.04 * (hi - lo or 1.0)
-            view[axis] = [float(lo - pad), float(hi + pad)]
-    if view:
-        keep = np.ones(n, dtype=bool)
-        for axis, values in (("x", xs_all), ("y", ys_all)):
-            if axis in view:
-                keep &= (values >= view[axis][0]) & (values <= view[axis][1])
-        outside_view = int((~keep).sum())
+# The first view (see layout): stops short of small far-away groups; Autoscale shows every point.
+view: dict[str, list[float]] = shape["view"]
+outside_view = shape["outside"]
 
 fig.update_layout(
     height=680, margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="white", paper_bgcolor="white",
@@ -312,6 +357,7 @@ def on_map_select() -> None:
     selection = (event or {}).get("selection") or {}
     boxes, lassos = list(selection.get("box") or []), list(selection.get("lasso") or [])
     if boxes or lassos:
+        ids_all, xs_all, ys_all, _ = all_points(root, sig)  # every point, read when a selection is made
         chosen = ids_all[select_region(xs_all, ys_all, boxes, lassos)].tolist()
         label = "lasso on the map" if lassos else "box on the map"
     else:
@@ -396,10 +442,8 @@ with left:
         filter_to_cluster(c)
         st.switch_page("views/2_browse.py")
 with right:
-    sample = store.df(f"""
-        WITH pick AS (SELECT id FROM scores WHERE map__cluster = ? ORDER BY hash(id) LIMIT 10)
-        SELECT d.id, d.source, left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS text
-        FROM pick p JOIN docs d USING (id) ORDER BY hash(d.id)""", [c])
+    samples = cluster_samples()
+    sample = samples.loc[samples["cluster"] == c, ["id", "source", "text"]].reset_index(drop=True)
     st.dataframe(sample, hide_index=True, width="stretch", key="map_cluster_sample", height=38 + 35 * len(sample),
                  column_config={"id": st.column_config.TextColumn("id", width="small"),
                                 "source": st.column_config.TextColumn("source", width="small"),
