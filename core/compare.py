@@ -81,10 +81,28 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / union if union else 1.0
 
 
-def jaccard_matrix(subsets: Sequence[Subset]) -> pd.DataFrame:
-    sets = [set(s.ids) for s in subsets]
+def intersection_counts(subsets: Sequence[Subset]) -> np.ndarray:
+    """|A ∩ B| of every pair of subsets (the diagonal: each one's distinct ids), from integer codes of the ids
+    (one membership matrix, no Python sets of a million strings)."""
+    k = len(subsets)
+    if k == 0:
+        return np.zeros((0, 0), dtype=np.int64)
+    codes, uniques = pd.factorize(pd.Series([i for s in subsets for i in s.ids], dtype=object))
+    member = np.zeros((len(uniques), k), dtype=np.int64)
+    start = 0
+    for j, s in enumerate(subsets):
+        member[codes[start:start + len(s.ids)], j] = 1
+        start += len(s.ids)
+    return member.T @ member
+
+
+def jaccard_matrix(subsets: Sequence[Subset], shared: np.ndarray | None = None) -> pd.DataFrame:
+    """Jaccard index of every pair of subsets (1.0 for two empty ones); `shared` from `intersection_counts`."""
+    shared = intersection_counts(subsets) if shared is None else shared
     names = [s.name for s in subsets]
-    m = np.array([[jaccard(a, b) for b in sets] for a in sets], dtype=float)
+    n = np.diag(shared)
+    m = np.array([[shared[i, j] / (n[i] + n[j] - shared[i, j]) if n[i] + n[j] - shared[i, j] else 1.0
+                   for j in range(len(names))] for i in range(len(names))], dtype=float)
     return pd.DataFrame(m, index=names, columns=names)
 
 
@@ -390,14 +408,20 @@ def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
     return dsir_kl(p_counts, q_counts)
 
 
-def kl_pending(ws: Workspace, store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
-    """The subsets whose n-gram totals are not counted yet: selection, documents, words (what reading costs)."""
+def kl_pending(ws: Workspace, store: Store, subsets: Sequence[Subset],
+               size_table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The subsets whose n-gram totals are not counted yet: selection, documents, words (what reading costs).
+
+    `size_table`: `sizes(store, subsets)` when already at hand (its words are used, not counted again)."""
     todo = [s for s in subsets if cached_bucket_counts(ws, s.ids) is None]
     if not todo:
-        return pd.DataFrame(columns=["selection", "documents", "words"])
-    words = sizes(store, todo)
+        return pd.DataFrame({"selection": pd.Series([], dtype=object), "documents": pd.Series([], dtype="int64"),
+                             "words": pd.Series([], dtype="int64")})
+    if size_table is None or not {s.name for s in todo} <= set(size_table["selection"]):
+        size_table = sizes(store, todo)
+    words = size_table.set_index("selection")["tokens"]
     return pd.DataFrame({"selection": [s.name for s in todo], "documents": [len(s.ids) for s in todo],
-                         "words": words["tokens"].astype("int64").to_numpy()})
+                         "words": [int(words[s.name]) for s in todo]})
 
 
 def kl_to_target(ws: Workspace, store: Store, subsets: Sequence[Subset], target: str,

@@ -60,10 +60,10 @@ def restrict(subsets: Sequence[Subset], ids: Sequence[str] | None) -> list[Subse
 
 def overlap_counts(subsets: Sequence[Subset]) -> pd.DataFrame:
     """Documents shared by each pair of subsets (the diagonal is each subset's size)."""
-    sets = [set(s.ids) for s in subsets]
+    from core.compare import intersection_counts
+
     names = [s.name for s in subsets]
-    m = np.array([[len(a & b) for b in sets] for a in sets], dtype=np.int64)
-    return pd.DataFrame(m, index=names, columns=names)
+    return pd.DataFrame(intersection_counts(subsets), index=names, columns=names)
 
 
 def coverage_shares(per_cluster: pd.DataFrame) -> pd.DataFrame:

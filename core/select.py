@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 # -- the pool ------------------------------------------------------------------------------------
 def _all_docs(store: Store) -> pd.DataFrame:
-    df = store.df("SELECT id, n_words, source, label FROM docs")
+    # through Arrow: pandas builds its string columns from Arrow buffers ~5x faster than from DuckDB's objects
+    df = store.arrow("SELECT id, n_words, source, label FROM docs").to_pandas()
     df["id"] = df["id"].astype(str)
     return df
 

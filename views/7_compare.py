@@ -105,6 +105,11 @@ def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFram
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def _overlap(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFrame:
+    return cv.overlap_counts(_subsets)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def _coverage(root: str, signature: tuple, key: str, _subsets: list):
     per_cluster, summary, what = cmp.coverage(store, _subsets)
     names_ = cmp.cluster_names(ws, store) if what == "map cluster" else {}
@@ -142,8 +147,8 @@ st.dataframe(shown, hide_index=True, width="stretch", key="cmp_sizes",
              column_config={c: st.column_config.NumberColumn(format="localized") for c in shown.columns
                             if c != "selection"})
 st.caption("Words are whitespace words (what Overview counts); each source column counts documents from that source.")
-jac = cmp.jaccard_matrix(subsets)
-shared = cv.overlap_counts(subsets)
+shared = _overlap(root, sig, key, subsets)
+jac = cmp.jaccard_matrix(subsets, shared.to_numpy())
 text = [[f"{jac.iat[i, j]:.2f}" for j in range(len(order))] for i in range(len(order))]
 hover = [[f"{a} ∩ {b}: {shared.iat[i, j]:,} shared documents<br>Jaccard {jac.iat[i, j]:.3f}"
           for j, b in enumerate(order)] for i, a in enumerate(order)]
@@ -260,7 +265,7 @@ else:
                "selection: **positive means closer than random** (DSIR's measure; it tracks downstream accuracy).")
     kl = None
     try:
-        pending = cmp.kl_pending(ws, store, subsets)
+        pending = cmp.kl_pending(ws, store, subsets, size_table)
         if int(pending["words"].sum()) <= KL_INLINE_WORDS:
             kl = _kl(root, sig, key, kl_target, subsets)
     except WinnowError as exc:
