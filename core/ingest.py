@@ -340,8 +340,8 @@ class _Ingest:
         self.bad = []
 
 
-FAST_HOLD_BYTES = 1 << 30  # a JSONL file up to this size is parsed once and held in memory; a larger
-FAST_BATCH_ROWS = 200_000  # one is parsed twice (check, then load) in batches of this many rows
+FAST_HOLD_BYTES = 1 << 30  # a file up to this size (JSONL; Parquet uncompressed) is read once and held in
+FAST_BATCH_ROWS = 200_000  # memory; a larger one is read twice (check, then load) in batches of this many rows
 FAST_MAX_LINE_BYTES = 1 << 28  # DuckDB's maximum_object_size (a longer line goes row by row)
 
 
@@ -385,27 +385,70 @@ def _checked(table: pa.Table, max_chars: int) -> pa.Table | None:
     return table.append_column("n_words", pa.array(words, pa.int64()))
 
 
-def _jsonl_query(path: Path, keys: dict[str, int], text_field: str, id_field: str | None,
+def _select_docs(source_sql: str, fields: list[str], text_field: str, id_field: str | None,
                  label_field: str | None) -> str:
-    """DuckDB's read of a checked JSONL file: text, id, label, meta (the other fields, null ones left
-    out, as on the row-by-row path), n_chars and sha1, computed in parallel while it parses."""
-    columns = ", ".join(f"{sql_str(k)}: '{'JSON' if kind == KIND_ANY else 'VARCHAR'}'" for k, kind in keys.items())
+    """DuckDB's read of a checked file: text, id, label, meta (the other fields as JSON, null ones left
+    out, as on the row-by-row path), n_chars and sha1, computed in parallel while it reads."""
     select = [f"{ident(text_field)} AS text"]
     if id_field:
-        select.append(f"{ident(id_field)} AS id")
+        select.append(f"{ident(id_field)}::VARCHAR AS id")
     if label_field:
-        select.append(f"NULLIF({ident(label_field)}, '') AS label")
-    others = [k for k in keys if k not in (text_field, id_field, label_field)]
+        select.append(f"NULLIF({ident(label_field)}::VARCHAR, '') AS label")
+    others = [k for k in fields if k not in (text_field, id_field, label_field)]
     if others:
-        entries = ", ".join(f"{{'k': {sql_str(k)}, 'v': {ident(k)}}}" for k in others)
+        entries = ", ".join(f"{{'k': {sql_str(k)}, 'v': to_json({ident(k)})}}" for k in others)
         select.append(f"NULLIF(to_json(map_from_entries(list_filter([{entries}], lambda e: e.v IS NOT NULL)))"
                       "::VARCHAR, '{}') AS meta")
     else:
         select.append("NULL::VARCHAR AS meta")
     select += [f"length({ident(text_field)})::BIGINT AS n_chars", f"sha1({ident(text_field)}) AS sha1"]
-    return (f"SELECT {', '.join(select)} FROM read_json({sql_str(path)}, format='newline_delimited', "
-            f"auto_detect=false, columns={{{columns}}}, maximum_object_size={FAST_MAX_LINE_BYTES})")
+    return f"SELECT {', '.join(select)} FROM {source_sql}"
 
+
+def _column_wise(query: str, max_chars: int, hold: bool, rows_expected: int | None, name: str
+                 ) -> Iterator[tuple[int, pa.Table, int]] | None:
+    """Run `query` (see `_select_docs`) and check every row (`_checked`) before anything is written:
+    None if a row needs the row-by-row reader, else an iterator of (first row number, table, rows in
+    all). With `hold` the checked batches are kept in memory; without, the file is read a second time."""
+    con = duckdb.connect()
+
+    def batches() -> Iterator[pa.Table]:
+        for batch in con.sql(query).fetch_record_batch(FAST_BATCH_ROWS):
+            yield pa.Table.from_batches([batch])
+
+    held: list[pa.Table] = []
+    rows = 0
+    try:
+        for table in batches():
+            table = _checked(table, max_chars)
+            if table is None:
+                con.close()
+                return None
+            rows += table.num_rows
+            if hold:
+                held.append(table)
+    except duckdb.Error:
+        con.close()
+        return None
+    if rows_expected is not None and rows != rows_expected:  # pragma: no cover - the bytes check counts them
+        con.close()
+        return None
+
+    def tables() -> Iterator[tuple[int, pa.Table, int]]:
+        first = 1
+        try:
+            for table in held or (_checked(t, max_chars) for t in batches()):
+                if table is None:  # pragma: no cover - the file changed meanwhile
+                    raise WinnowError(f"{name} changed while it was being ingested; ingest it again")
+                yield first, table, rows
+                first += table.num_rows
+        finally:
+            held.clear()
+            con.close()
+        if first - 1 != rows:  # pragma: no cover - the file changed meanwhile
+            raise WinnowError(f"{name} changed while it was being ingested; ingest it again")
+
+    return tables()
 
 
 def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | None, label_field: str | None,
@@ -444,47 +487,49 @@ def _fast_jsonl(path: Path, peek: list[Row], text_field: str, id_field: str | No
                 hasher.join()
     if check.problem:
         return None
-    query = _jsonl_query(path, keys, text_field, id_field, label_field)
-    con = duckdb.connect()
+    columns = ", ".join(f"{sql_str(k)}: '{'JSON' if kind == KIND_ANY else 'VARCHAR'}'" for k, kind in keys.items())
+    source_sql = (f"read_json({sql_str(path)}, format='newline_delimited', auto_detect=false, "
+                  f"columns={{{columns}}}, maximum_object_size={FAST_MAX_LINE_BYTES})")
+    query = _select_docs(source_sql, list(keys), text_field, id_field, label_field)
+    tables = _column_wise(query, max_chars, size <= FAST_HOLD_BYTES, check.lines, path.name)
+    return None if tables is None else (tables, digest.hexdigest())
 
-    def batches() -> Iterator[pa.Table]:
-        reader = con.sql(query).fetch_record_batch(FAST_BATCH_ROWS)
-        for batch in reader:
-            yield pa.Table.from_batches([batch])
 
-    held: list[pa.Table] = []
-    rows = 0
+def _fast_parquet(path: Path, text_field: str, id_field: str | None, label_field: str | None,
+                  max_chars: int) -> Iterator[tuple[int, pa.Table, int]] | None:
+    """Read a Parquet file column-wise with DuckDB, or None (row by row) when its text column is not a
+    string column, an id or label column is neither string nor integer, a column holds a type whose JSON
+    the row path writes differently (dates, times, decimals, bytes), or a row fails `_checked`."""
+    import pyarrow.parquet as pq
+
     try:
-        for table in batches():
-            table = _checked(table, max_chars)
-            if table is None:
-                con.close()
-                return None
-            rows += table.num_rows
-            if size <= FAST_HOLD_BYTES:
-                held.append(table)
-    except duckdb.Error:
-        con.close()
+        meta = pq.ParquetFile(path).metadata
+        schema = meta.schema.to_arrow_schema()
+        rows = meta.num_rows
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))  # uncompressed
+    except Exception:  # the row path says what is wrong with the file
         return None
-    if rows != check.lines:  # pragma: no cover - the bytes check counts what DuckDB reads
-        con.close()
+    types = {f.name: f.type for f in schema}
+    if text_field not in types or not (pa.types.is_string(types[text_field]) or pa.types.is_large_string(types[text_field])):
         return None
+    for name in (id_field, label_field):
+        if name and name in types and not (pa.types.is_string(types[name]) or pa.types.is_large_string(types[name])
+                                           or pa.types.is_integer(types[name])):
+            return None
 
-    def _tables() -> Iterator[tuple[int, pa.Table, int]]:
-        first = 1
-        try:
-            for table in held or (_checked(t, max_chars) for t in batches()):
-                if table is None:  # pragma: no cover - the file changed meanwhile
-                    raise WinnowError(f"{path.name} changed while it was being ingested; ingest it again")
-                yield first, table, rows
-                first += table.num_rows
-        finally:
-            held.clear()
-            con.close()
-        if first - 1 != rows:  # pragma: no cover - the file changed meanwhile
-            raise WinnowError(f"{path.name} changed while it was being ingested; ingest it again")
+    def plain(t: pa.DataType) -> bool:
+        if pa.types.is_struct(t):
+            return all(plain(f.type) for f in t)
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            return plain(t.value_type)
+        return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t))
 
-    return _tables(), digest.hexdigest()
+    if not all(plain(t) for t in types.values()):
+        return None
+    query = _select_docs(f"read_parquet({sql_str(path)})", list(types), text_field,
+                         id_field if id_field in types else None, label_field if label_field in types else None)
+    return _column_wise(query, max_chars, size <= FAST_HOLD_BYTES, rows, path.name)
 
 
 def check_inputs(paths: list[Path | str]) -> list[Path]:
@@ -541,8 +586,10 @@ def ingest_paths(
         fast, digest = None, None
         if field_name and detect_format(path) == "jsonl":
             fast = _fast_jsonl(path, first, field_name, id_field, label_field, max_chars)
+            fast, digest = fast if fast is not None else (None, None)
+        elif field_name and detect_format(path) == "parquet":
+            fast = _fast_parquet(path, field_name, id_field, label_field, max_chars)
         if fast is not None:
-            fast, digest = fast
             for first_row, table, rows in fast:
                 start, span = size * (first_row - 1) // rows, size * table.num_rows // rows
 

@@ -436,3 +436,41 @@ def test_the_bytes_check_counts_lines_across_pieces(monkeypatch):
     assert result.new_keys == [f"k{i}" for i in range(0, 200, 7)] and set(keys) == {"text", *result.new_keys}
     blank = np.frombuffer(("\n".join(lines[:50]) + "\n\n" + "\n".join(lines[50:])).encode(), dtype=np.uint8)
     assert jc.check_jsonl(blank, {"text": jc.KIND_STRING}, "text").problem == jc.BLANK
+
+
+def test_a_clean_parquet_file_is_read_column_wise_with_the_row_paths_result(tmp_path, monkeypatch):
+    import core.ingest as ingest_module
+
+    n = 450
+    table = pa.table({
+        "doc": [f"p{i}" for i in range(n)], "body": [f"parquet text {i}\twith  words" for i in range(n)],
+        "cls": [i % 4 for i in range(n)], "score": [i / 8 if i % 5 else None for i in range(n)],
+        "tags": [["a", "b"][: i % 3] for i in range(n)],
+        "info": [{"k": i, "s": None if i % 2 else "x"} for i in range(n)],
+    })
+    src = tmp_path / "clean.parquet"
+    pq.write_table(table, src, row_group_size=100)
+    calls: list[bool] = []
+    real = ingest_module._fast_parquet
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(ingest_module, "_fast_parquet", spy)
+    monkeypatch.setattr(ingest_module, "FAST_BATCH_ROWS", 64)
+    fast_ws = Workspace.create(tmp_path / "fast")
+    report = ingest_paths(fast_ws, [src], text_field="body", id_field="doc", label_field="cls")
+    assert calls == [True] and report.loaded == n
+    monkeypatch.setattr(ingest_module, "_fast_parquet", lambda *a, **k: None)
+    slow_ws = Workspace.create(tmp_path / "slow")
+    ingest_paths(slow_ws, [src], text_field="body", id_field="doc", label_field="cls")
+    fast, slow = docs_of(fast_ws), docs_of(slow_ws)
+    pd.testing.assert_frame_equal(fast.drop(columns=["meta"]), slow.drop(columns=["meta"]))
+    assert [json.loads(m) for m in fast.meta] == [json.loads(m) for m in slow.meta]
+    assert json.loads(fast.set_index("id").at["p5", "meta"]) == {"tags": ["a", "b"], "info": {"k": 5, "s": None}}
+    # no id field: ids from the row numbers, as row by row
+    plain = Workspace.create(tmp_path / "plain")
+    ingest_paths(plain, [src], text_field="body")
+    assert sorted(docs_of(plain).id) == sorted(f"clean:{i}" for i in range(1, n + 1))
