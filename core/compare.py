@@ -319,6 +319,8 @@ def bucket_counts(texts: Sequence[str], num_buckets: int = NUM_BUCKETS) -> np.nd
 # documents' files, so a selection's text is read once, not at every visit of the Compare page.
 TOTALS_VERSION = 1  # bump when the features change
 TEXT_BATCH_ROWS = 5_000  # documents whose text is in memory at once while counting n-grams
+KL_INLINE_WORDS = 400_000  # the Compare page counts at most this many words' n-grams while it opens (~1 s);
+# more run on request (a `compare --kl` job), and the counts are kept
 
 
 def ids_digest(ids: Sequence[str]) -> str:

@@ -32,7 +32,6 @@ BASELINE_COLOUR = "#7f7f7f"
 BACKGROUND = "#d5d9de"
 FRACTION_CHOICES = [0.05, 0.1, 0.25, 0.5, 0.75, 1.0]
 DRAW_POINTS = 20_000  # values (histograms) and map points drawn per selection; the figures use every document
-KL_INLINE_WORDS = 400_000  # n-grams of at most this many words are counted while the page opens; more: on request
 
 ws, store = require_workspace()
 st.title("Compare")
@@ -266,7 +265,7 @@ else:
     kl = None
     try:
         pending = cmp.kl_pending(ws, store, subsets, size_table)
-        if int(pending["words"].sum()) <= KL_INLINE_WORDS:
+        if int(pending["words"].sum()) <= cmp.KL_INLINE_WORDS:
             kl = _kl(root, sig, key, kl_target, subsets)
     except WinnowError as exc:
         st.error(str(exc))

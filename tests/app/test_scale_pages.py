@@ -1,0 +1,96 @@
+"""Pages that must open quickly on a large workspace: Compare reads no text while it opens when the KL would
+need much of it (it offers a job, then shows the kept counts), and Export opens without reading any text or
+making its download zip."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import compare as cmp
+from core.export import export_selection
+from core.select import save_selection
+from core.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = re.compile(r"\btext\b", re.IGNORECASE)
+
+
+class _Recording:
+    """A DuckDB cursor that notes every query it runs."""
+
+    def __init__(self, cur, log: list[str]) -> None:
+        self._cur, self._log = cur, log
+
+    def execute(self, query, *args, **kwargs):
+        self._log.append(str(query))
+        return self._cur.execute(query, *args, **kwargs)
+
+    def sql(self, query, *args, **kwargs):
+        self._log.append(str(query))
+        return self._cur.sql(query, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._cur, name)
+
+
+@pytest.fixture
+def queries(monkeypatch) -> list[str]:
+    """Every SQL query the app runs through a Store from now on."""
+    log: list[str] = []
+    original = Store.cursor
+    monkeypatch.setattr(Store, "cursor", lambda self: _Recording(original(self), log))
+    return log
+
+
+def open_after_overview(ws, page: str, queries: list[str], monkeypatch) -> AppTest:
+    """The app on `page` (as tests/app/conftest.open_page), with only the page's own queries in `queries`."""
+    monkeypatch.setenv("WINNOW_WORKSPACE", str(ws.root))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()  # the Overview page first, as a browser opening the app
+    queries.clear()
+    at.switch_page(f"views/{page}.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def demo(demo_ws):
+    save_selection(demo_ws, "rand", {"strategy": "random", "size": 120, "seed": 3})
+    save_selection(demo_ws, "tech", {"strategy": "all", "filters": {"labels": ["tech"]}})
+    return demo_ws
+
+
+def test_compare_offers_the_kl_as_a_job_and_reads_no_text_while_opening(demo, monkeypatch, queries):
+    monkeypatch.setattr(cmp, "KL_INLINE_WORDS", 0)  # as if the selections were large
+    at = open_after_overview(demo, "7_compare", queries, monkeypatch)
+    assert not at.error, [e.value for e in at.error]
+    assert not [q for q in queries if TEXT.search(q)], "the page read text while opening"
+    assert any("not counted yet" in i.value and "tech" in i.value for i in at.info)
+    assert at.button(key="start_cmp_kl").label == "Count the n-grams and compute the KL"
+    assert not [m for m in at.metric if m.value.startswith("KL")]
+    # what the job does (`compare rand tech --kl`): count and keep; the page then shows the KL without reading text
+    store = Store(demo)
+    target = at.selectbox(key="cmp_target").value
+    want = cmp.kl_to_target(demo, store, cmp.load_subsets(demo, store, ["rand", "tech"]), target)
+    queries.clear()
+    at.run()
+    assert not at.exception and not [q for q in queries if TEXT.search(q)]
+    shown = {m.label: m.value for m in at.metric if m.value.startswith("KL")}
+    assert shown == {r["selection"]: f"KL {r['kl']:.3f}" for r in want.to_dict(orient="records")}
+
+
+def test_export_opens_without_reading_text_or_zipping(demo, monkeypatch, queries):
+    export_selection(demo, "tech", "jsonl", name="tech_jsonl")
+    zips: list = []
+    monkeypatch.setattr("core.export.zip_export", lambda folder: zips.append(folder) or b"")
+    at = open_after_overview(demo, "6_export", queries, monkeypatch)
+    assert not at.exception and not at.error
+    assert at.selectbox(key="export_pick").value == "tech_jsonl"
+    assert at.get("download_button"), "no download button for a small export"
+    assert zips == [], "the zip was made while the page opened (it is made when the button is pressed)"
+    assert not [q for q in queries if TEXT.search(q)], "the page read text while opening"
