@@ -243,16 +243,26 @@ def cluster_names(ws: Workspace, store: Store) -> dict[str, str]:
     return {str(c): str(n) for c, n in zip(df["cluster"], df[col], strict=True)}
 
 
-def map_points(store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
-    """Long table (id, x, y, cluster, selection) of each selection's documents on the map; empty without a map."""
+def map_points(store: Store, subsets: Sequence[Subset], per_selection: int | None = None) -> pd.DataFrame:
+    """Long table (id, x, y, cluster, selection) of each selection's documents on the map; empty without a map.
+
+    With `per_selection`, at most that many documents of each selection (a fixed pseudo-random choice, by a
+    hash of the id), still in the selection's order, and a column `on_map`: the selection's documents on the
+    map in all (what a chart says it drew a sample of)."""
     if "map__x" not in store.score_columns:
         return pd.DataFrame(columns=["id", "x", "y", "cluster", "selection"])
-    got = _query_subsets(store, subsets, 'SELECT s.k, s.id, t."map__x" AS x, t."map__y" AS y, '
-                                         't."map__cluster" AS cluster FROM _sel s JOIN scores t USING (id) '
-                                         'WHERE t."map__x" IS NOT NULL ORDER BY s.k, s.pos')
+    query = ('SELECT s.k, s.pos, s.id, t."map__x" AS x, t."map__y" AS y, t."map__cluster" AS cluster '
+             'FROM _sel s JOIN scores t USING (id) WHERE t."map__x" IS NOT NULL')
+    if per_selection is not None:
+        query = (f"SELECT * FROM (SELECT *, count(*) OVER (PARTITION BY k) AS on_map, row_number() OVER "
+                 f"(PARTITION BY k ORDER BY hash(id), pos) AS nth FROM ({query})) WHERE nth <= {int(per_selection)}")
+    got = _query_subsets(store, subsets, f"SELECT * FROM ({query}) ORDER BY k, pos")
     names = np.array([s.name for s in subsets], dtype=object)
-    return pd.DataFrame({"id": got["id"].astype(str).to_numpy(dtype=object), "x": got["x"], "y": got["y"],
-                         "cluster": got["cluster"], "selection": names[got["k"].to_numpy(dtype=np.int64)]})
+    out = pd.DataFrame({"id": got["id"].astype(str).to_numpy(dtype=object), "x": got["x"], "y": got["y"],
+                        "cluster": got["cluster"], "selection": names[got["k"].to_numpy(dtype=np.int64)]})
+    if per_selection is not None:
+        out["on_map"] = got["on_map"].to_numpy(dtype=np.int64)
+    return out
 
 
 # -- score distributions ----------------------------------------------------------------------

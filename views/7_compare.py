@@ -129,7 +129,7 @@ def _kl(root: str, signature: tuple, key: str, target: str, _subsets: list) -> p
 def _map_points(root: str, signature: tuple, key: str, _subsets: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     everything = store.df('SELECT "map__x" AS x, "map__y" AS y FROM scores WHERE "map__x" IS NOT NULL '
                           "ORDER BY hash(id) LIMIT 50000")
-    return everything, cmp.map_points(store, _subsets)
+    return everything, cmp.map_points(store, _subsets, per_selection=DRAW_POINTS)
 
 
 root, sig = str(ws.root), store.signature
@@ -406,7 +406,6 @@ if "map__x" not in store.score_columns:
             icon=":material/scatter_plot:")
 else:
     everything, pts = _map_points(root, sig, key, subsets)
-    shown_pts = cv.sample_per_group(pts, "selection", DRAW_POINTS)
     per_row = 3 if len(order) > 2 else len(order)
     n_rows = -(-len(order) // per_row)
     fig = make_subplots(rows=n_rows, cols=per_row, subplot_titles=order, horizontal_spacing=0.02,
@@ -416,7 +415,7 @@ else:
         r, c = k // per_row + 1, k % per_row + 1
         fig.add_trace(go.Scattergl(x=everything["x"], y=everything["y"], mode="markers", hoverinfo="skip",
                                    marker={"size": 3, "color": BACKGROUND}, showlegend=False), row=r, col=c)
-        mine = shown_pts[shown_pts["selection"] == name]
+        mine = pts[pts["selection"] == name]
         fig.add_trace(go.Scattergl(x=mine["x"], y=mine["y"], mode="markers", name=name, showlegend=False,
                                    marker={"size": 4, "color": colour[name], "opacity": 0.85}, text=[html.escape(str(i), quote=False) for i in mine["id"]],
                                    hovertemplate="%{text}<extra>" + name + "</extra>"), row=r, col=c)
@@ -427,5 +426,6 @@ else:
     st.plotly_chart(fig, key="cmp_map", config={"displayModeBar": False})
     st.caption(("Grey: every document on the map" if len(everything) < 50_000 else
                 "Grey: a random 50,000 documents of the map") + "; coloured: the selection's documents"
-               + (f" (a random {DRAW_POINTS:,} of each larger selection)" if len(shown_pts) < len(pts) else "")
+               + (f" (a random {DRAW_POINTS:,} of each larger selection)"
+                  if len(pts) and int(pts["on_map"].max()) > DRAW_POINTS else "")
                + ". The first view leaves out a few far-away points, as the Map page does.")

@@ -154,3 +154,21 @@ def test_sample_per_group_caps_each_group():
     assert got.groupby("selection").size().to_dict() == {"a": 10, "b": 5}
     assert got["value"].is_monotonic_increasing  # rows keep their order
     assert got.equals(cv.sample_per_group(df, "selection", 10))  # seeded
+
+
+def test_map_points_drawn_per_selection_are_capped_and_ordered(make_ws, tmp_path):
+    from tests.unit.select_helpers import make_select_ws
+
+    ws = make_select_ws(make_ws, tmp_path)
+    store = Store(ws)
+    order = [f"d{i:02d}" for i in (7, 44, 2, 59, 13, 30, 21, 5, 50, 38)]
+    subsets = [cmp.Subset("ten", order), cmp.Subset("two", ["d01", "d00"])]
+    everything = cmp.map_points(store, subsets)
+    capped = cmp.map_points(store, subsets, per_selection=4)
+    assert capped.groupby("selection").size().to_dict() == {"ten": 4, "two": 2}
+    assert capped.groupby("selection")["on_map"].first().to_dict() == {"ten": 10, "two": 2}
+    ten = capped[capped["selection"] == "ten"]["id"].tolist()
+    assert set(ten) <= set(order) and ten == sorted(ten, key=order.index)  # the selection's order is kept
+    assert capped.equals(cmp.map_points(store, subsets, per_selection=4))  # the same points every time
+    pd.testing.assert_frame_equal(cmp.map_points(store, subsets, per_selection=100).drop(columns="on_map"),
+                                  everything)
