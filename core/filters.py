@@ -612,19 +612,17 @@ def column_stats(store: Store, columns: list[str]) -> dict[str, ColumnStats]:
 def _compute_stats(store: Store, todo: list[str], types: dict[str, str]) -> dict[str, ColumnStats]:
     cache: dict[str, ColumnStats] = {}
     if todo:
-        qs = "[" + ", ".join(str(i / GRID_STEPS) for i in range(GRID_STEPS + 1)) + "]"
-        exact, quant = [], []
+        exact = []
         for i, c in enumerate(todo):
             q = f"s.{ident(c)}::DOUBLE"
             exact.append(f"count({q}) AS n{i}, min({q}) AS lo{i}, max({q}) AS hi{i}")
-            quant.append(f"quantile_cont({q}, 0.995) AS p{i}, quantile_disc({q}, {qs}) AS g{i}")
         row = _run(store, f"SELECT {', '.join(exact)} FROM scores s", None).iloc[0]
         # percentiles from a fixed sample when the corpus is large: slider steps need not be exact
         rows = store.scalar("SELECT count(*) FROM scores")
         cols = ", ".join(ident(c) for c in todo)
         src = ("scores s" if rows <= STATS_SAMPLE else  # vector-sized blocks: fast, and plenty for 1% steps
                f"(SELECT {cols} FROM scores USING SAMPLE {100 * STATS_SAMPLE / rows:.4f}% (system, 42)) s")
-        row = pd.concat([row, _run(store, f"SELECT {', '.join(quant)} FROM {src}", None).iloc[0]])
+        row = pd.concat([row, pd.Series(_quantiles(store, todo, src))])
         for i, c in enumerate(todo):
             n = int(row[f"n{i}"])
             is_int = types[c].upper() in NUMERIC_TYPES[:8]
@@ -638,6 +636,29 @@ def _compute_stats(store: Store, todo: list[str], types: dict[str, str]) -> dict
             hist_hi = p995 if (hi - lo) > 0 and (p995 - lo) < 0.5 * (hi - lo) else hi
             cache[c] = ColumnStats(c, is_int, n, lo, hi, lo, hist_hi, grid)
     return cache
+
+
+def _quantiles(store: Store, columns: list[str], src: str) -> dict[str, Any]:
+    """p{i}: the 99.5th percentile (DuckDB's quantile_cont) and g{i}: the percentiles 0..100 (quantile_disc:
+    the value at ceil(n*q) - 1 of the sorted non-null values) of each column over `src`, by one sort per
+    column in numpy (DuckDB's quantile aggregates took ~5x longer on 35 columns)."""
+    cur = store.cursor()
+    try:
+        exprs = ", ".join(f"coalesce(s.{ident(c)}::DOUBLE, 'NaN'::DOUBLE) AS x{i}" for i, c in enumerate(columns))
+        got = cur.execute(f"SELECT {exprs} FROM {src}").fetchnumpy()
+    finally:
+        cur.close()
+    qs = np.arange(GRID_STEPS + 1) / GRID_STEPS
+    out: dict[str, Any] = {}
+    for i in range(len(columns)):
+        v = np.sort(np.asarray(got[f"x{i}"], dtype=np.float64))
+        v = v[~np.isnan(v)]
+        if not len(v):
+            out[f"p{i}"], out[f"g{i}"] = float("nan"), None
+            continue
+        out[f"p{i}"] = float(np.quantile(v, 0.995))
+        out[f"g{i}"] = v[np.maximum(np.ceil(len(v) * qs).astype(np.int64) - 1, 0)].tolist()
+    return out
 
 
 def _bins(st: ColumnStats, bins: int) -> tuple[float, float, int]:

@@ -34,9 +34,11 @@ from ui.state import map_filter, map_filter_chip, require_workspace, set_map_fil
 # Measured (tools/pagetime): 100,000 points drawn one by one took 6-8 s to open on 2 cores (hover texts,
 # the figure's JSON, the browser's WebGL); the density image with 25,000 points over it opens in about 2 s.
 SCATTER_LIMIT = int(os.environ.get("WINNOW_MAP_POINTS", 50_000))
-OVERLAY_SAMPLE = min(30_000, max(1, SCATTER_LIMIT // 2))  # points drawn over the density image
+# points drawn over the density image: 25,000 points with their hover texts made a 6 MB figure
+OVERLAY_SAMPLE = min(15_000, max(1, SCATTER_LIMIT // 2))
 MAX_CATEGORIES = 40  # colour categories shown in the legend (auto K is at most 40); the rest are "other"
 SNIPPET_CHARS = 180
+CLUSTER_SAMPLE = 10  # documents shown per cluster under "Look at a cluster"
 PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
     "#79706E", "#1F77B4", "#D62728", "#2CA02C", "#9467BD", "#8C564B", "#E377C2", "#17BECF", "#BCBD22",
@@ -126,16 +128,42 @@ def _points_query(where: str) -> str:
         FROM pick p JOIN docs d USING (id) ORDER BY hash(p.id)"""
 
 
-def drawn_points(root: str, signature: tuple, limit: int, lines: int) -> pd.DataFrame:
-    """The points drawn individually: all, or above the limit a fixed sample (by id hash), with their
-    hover snippet already escaped and wrapped (`hover_snippet`). Read-only."""
+def _texts(limit: int, lines: int, per_cluster: int = CLUSTER_SAMPLE) -> pd.DataFrame:
+    """The documents whose text the page shows, picked by id hash and read in one pass over the texts:
+    the points drawn individually (`drawn`: all, or above the limit the first `limit`) and the first
+    `per_cluster` of every cluster (`cluster_sample`, for "Look at a cluster"), with their snippet and
+    hover snippet (escaped and wrapped). Kept in the workspace's .cache. Read-only."""
 
     def build() -> pd.DataFrame:
-        df = store.df(_points_query("TRUE"), [int(limit)])
+        df = store.df(f"""
+            WITH s AS (SELECT id, map__x AS x, map__y AS y, map__cluster AS cluster, hash(id) AS h
+                       FROM scores WHERE map__x IS NOT NULL),
+            drawn AS (SELECT id FROM s ORDER BY h LIMIT ?),
+            per AS (SELECT id FROM s WHERE cluster IS NOT NULL
+                    QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY h) <= ?),
+            pick AS (SELECT s.*, id IN (SELECT id FROM drawn) AS drawn, id IN (SELECT id FROM per) AS cluster_sample
+                     FROM s WHERE id IN (SELECT id FROM drawn) OR id IN (SELECT id FROM per))
+            SELECT p.id, p.x, p.y, p.cluster, p.drawn, p.cluster_sample, d.source,
+                   coalesce(d.label, '(none)') AS label,
+                   left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS snippet
+            FROM pick p JOIN docs d USING (id) ORDER BY p.h""", [int(limit), int(per_cluster)])
         df["hover_snippet"] = [hover_text(s, 60, lines) for s in df["snippet"]]
         return df
 
-    return store.memo(f"map_points_{int(limit)}_{int(lines)}", build, persist="parquet")
+    return store.memo(f"map_texts_{int(limit)}_{int(lines)}_{int(per_cluster)}", build, persist="parquet")
+
+
+def drawn_points(root: str, signature: tuple, limit: int, lines: int) -> pd.DataFrame:
+    """The points drawn individually: all, or above the limit a fixed sample (by id hash)."""
+    df = _texts(limit, lines)
+    return df[df["drawn"].astype(bool)].reset_index(drop=True)
+
+
+def cluster_samples() -> pd.DataFrame:
+    """cluster, id, source, text: the first CLUSTER_SAMPLE documents of every cluster by id hash."""
+    df = _texts(limit, hover_lines)
+    df = df[df["cluster_sample"].astype(bool)]
+    return df[["cluster", "id", "source", "snippet"]].rename(columns={"snippet": "text"}).reset_index(drop=True)
 
 
 def filter_points(ids: list[str], limit: int) -> pd.DataFrame:
@@ -190,27 +218,13 @@ def layout(root: str, signature: tuple) -> dict:
     return store.memo(f"map_layout_{SCATTER_LIMIT}", build, persist="json")
 
 
-def cluster_samples(per_cluster: int = 10) -> pd.DataFrame:
-    """A few documents of every cluster (the first by id hash), for "Look at a cluster": one pass over
-    the texts for all clusters, kept in the workspace's .cache."""
-
-    def build() -> pd.DataFrame:
-        return store.df(f"""
-            WITH pick AS (SELECT id, map__cluster AS cluster FROM scores WHERE map__cluster IS NOT NULL
-                          QUALIFY row_number() OVER (PARTITION BY map__cluster ORDER BY hash(id)) <= {int(per_cluster)})
-            SELECT p.cluster, d.id, d.source,
-                   left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS text
-            FROM docs d JOIN pick p USING (id) ORDER BY p.cluster, hash(d.id)""")
-
-    return store.memo(f"map_cluster_samples_{int(per_cluster)}", build, persist="parquet")
-
-
 sig = store.signature
 root = str(ws.root)
 shape = layout(root, sig)
 n = shape["n"]
 big = n > SCATTER_LIMIT
 limit = OVERLAY_SAMPLE if big else n
+hover_lines = 3 if n <= 20_000 else (2 if n <= 100_000 else 1)
 try:
     clusters = clusters_table(root, sig, model)
 except WinnowError as exc:
@@ -247,7 +261,6 @@ c3.caption("Drag on the map to select an area (box; the lasso is in the toolbar)
 
 # -- the figure -----------------------------------------------------------------------------------
 mf = map_filter()
-hover_lines = 3 if n <= 20_000 else (2 if n <= 100_000 else 1)
 points = drawn_points(root, sig, limit, hover_lines)
 sampled = len(points)
 if big and mf and highlight:  # the filter's own points, not only those that happen to be in the sample
