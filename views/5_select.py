@@ -33,8 +33,8 @@ from core.select import (
 from ui.state import map_filter, map_filter_chip, require_workspace
 
 SAMPLE_ROWS = 20
-MAP_BACKGROUND = 50_000  # grey (not selected) points drawn at most; the rest are left out, at random
-MAP_PICKED = 30_000  # selected points drawn at most
+MAP_POINTS = 80_000  # points drawn at most: above, the same random share of selected and other documents
+MAP_PICKED_MIN = 5_000  # a small selection is drawn whole (up to this many) even when the others are sampled
 
 ws, store = require_workspace()
 st.title("Select")
@@ -291,7 +291,10 @@ with preview:
             if choices["has_map"]:
                 pts = _map_points(str(ws.root), store.signature)
                 picked = pts["id"].isin(set(sel_rows["id"])).to_numpy(dtype=bool)
-                grey, mine = _drawn(~picked, MAP_BACKGROUND), _drawn(picked, MAP_PICKED)
+                rate = min(1.0, MAP_POINTS / max(1, len(pts)))
+                n_picked = int(picked.sum())
+                grey = _drawn(~picked, round(rate * (len(pts) - n_picked)))
+                mine = _drawn(picked, max(round(rate * n_picked), min(n_picked, MAP_PICKED_MIN)))
                 fig = go.Figure()
                 fig.add_trace(go.Scattergl(x=pts["x"].to_numpy()[grey], y=pts["y"].to_numpy()[grey], mode="markers",
                                            name="not selected", marker={"size": 3, "color": "#9aa3ad"},
@@ -304,10 +307,10 @@ with preview:
                                   xaxis={"visible": False, "range": view_range(pts["x"].to_numpy())},
                                   yaxis={"visible": False, "range": view_range(pts["y"].to_numpy())})
                 st.plotly_chart(fig, key="sel_map", config={"displayModeBar": False})
-                if len(grey) < int((~picked).sum()) or len(mine) < int(picked.sum()):
-                    st.caption(f"Drawn: {len(mine):,} of the {int(picked.sum()):,} selected documents on the map and "
-                               f"{len(grey):,} of the {int((~picked).sum()):,} others, at random (a browser draws "
-                               "a million points slowly).")
+                if len(grey) + len(mine) < len(pts):
+                    st.caption(f"Drawn: {len(mine):,} of the {n_picked:,} selected documents on the map and "
+                               f"{len(grey):,} of the {len(pts) - n_picked:,} others, picked at random (a browser "
+                               "draws a million points slowly).")
             else:
                 st.caption("Build a map (Map page) to see the selection on it.")
 

@@ -243,7 +243,8 @@ else:
              .rename(columns={"count": "documents with a value", "50%": "median"}))
     st.dataframe(stats, hide_index=True, width="stretch", key="cmp_score_stats",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                for c in stats.columns if c not in ("selection", "documents with a value")})
+                                for c in stats.columns if c not in ("selection", "documents with a value")}
+                 | {"documents with a value": st.column_config.NumberColumn(format="localized")})
 
 # -- closeness to a target ---------------------------------------------------------------------------
 st.subheader("Closeness to a target")
