@@ -10,6 +10,12 @@ closeness to a target (METHODS.md, "Comparing subsets"); the proxy models are in
   KL(target ‖ selection), where random is a random subset of the same size.
 The random baseline is a uniform random sample of the whole workspace, the size of the first selection
 (`BASELINE`), seeded, so the CLI, the page and the job all see the same one.
+
+At a million documents: sizes, coverage, score values and map points are joins in DuckDB of the
+selections' ids (no document table in pandas); the KL's n-gram totals are counted from texts streamed
+`TEXT_BATCH_ROWS` at a time and kept in selections/.compare/ (keyed by the ids and the documents' files),
+so a selection's text is read once. The Compare page counts them while it opens only when that is quick
+(`KL_INLINE_WORDS`), else on request (`python -m core compare ... --kl`, a job).
 """
 
 from __future__ import annotations
