@@ -117,3 +117,76 @@ def test_a_small_workspace_writes_no_cache(make_ws):
     assert store.scores_source == "memory"
     assert not (ws.root / ".cache").exists()
     assert store.scalar("SELECT count(*) FROM scores") == 40
+
+
+# -- Store.memo: figures computed once per state of the files -----------------------------------------
+def test_memo_is_computed_once_kept_in_the_cache_and_recomputed_when_the_files_change(make_ws, cached):
+    import pandas as pd
+
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    store = Store(ws)
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"words": int(store.scalar("SELECT sum(length__n_words) FROM scores"))}
+
+    first = store.memo("figure", build, persist="json")
+    assert store.memo("figure", build, persist="json") == first and len(calls) == 1
+    assert list((ws.root / ".cache").glob("figure-*.json"))
+
+    # a restarted app (a new Store) reads the file instead of computing
+    again = Store(ws)
+    assert again.memo("figure", lambda: pytest.fail("recomputed"), persist="json") == first
+    frame = again.memo("frame", lambda: pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), persist="parquet")
+    assert Store(ws).memo("frame", lambda: pytest.fail("recomputed"), persist="parquet").to_dict("list") == \
+        frame.to_dict("list")
+
+    # a damaged file is recomputed
+    (path,) = (ws.root / ".cache").glob("figure-*.json")
+    path.write_text("{not json")
+    assert Store(ws).memo("figure", build, persist="json") == first and len(calls) == 2
+
+    # a new signal file: a new state, computed again (and only the new file kept)
+    run_signal(ws, "c4")
+    store.refresh()
+    assert store.memo("figure", build, persist="json") == first and len(calls) == 3
+    assert len(list((ws.root / ".cache").glob("figure-*.json"))) == 1
+
+
+def test_memo_on_docs_survives_a_new_signal(make_ws, cached):
+    ws = make_ws(RECORDS, id_field="id")
+    store = Store(ws)
+    calls = []
+    store.memo("docfig", lambda: calls.append(1) or {"n": store.count()}, on="docs", persist="json")
+    run_signal(ws, "length")
+    store.refresh()
+    assert store.memo("docfig", lambda: pytest.fail("recomputed"), on="docs", persist="json") == {"n": 40}
+    assert len(calls) == 1
+
+
+def test_slider_percentiles_equal_duckdbs_quantiles():
+    import duckdb
+    import numpy as np
+
+    from core import filters as F
+
+    rng = np.random.default_rng(3)
+    con = duckdb.connect()
+    v = rng.lognormal(size=5003)
+    v[rng.random(5003) < 0.1] = np.nan  # nulls are left out
+    ints = rng.integers(0, 7, 5003).astype(float)
+
+    class Fake:
+        def cursor(self):
+            return con.cursor()
+
+    con.execute("CREATE TABLE t AS SELECT CASE WHEN isnan(a) THEN NULL ELSE a END AS a, b FROM "
+                "(SELECT unnest(?::DOUBLE[]) AS a, unnest(?::DOUBLE[]) AS b)", [v.tolist(), ints.tolist()])
+    got = F._quantiles(Fake(), ["a", "b"], "t s")
+    qs = "[" + ", ".join(str(i / F.GRID_STEPS) for i in range(F.GRID_STEPS + 1)) + "]"
+    for i, c in enumerate(["a", "b"]):
+        p, g = con.execute(f"SELECT quantile_cont({c}, 0.995), quantile_disc({c}, {qs}) FROM t").fetchone()
+        assert got[f"p{i}"] == pytest.approx(p)
+        assert got[f"g{i}"] == list(g)
