@@ -13,6 +13,7 @@ seed always gives the same result. `save_selection` writes
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,40 @@ def selection_stats(store: Store, rows: pd.DataFrame) -> dict[str, int]:
         "tokens": int(words or 0),
         "epochs": int(rows["epoch"].max() + 1) if len(rows) else 0,
     }
+
+
+_HASH_MOD = 1_000_003
+
+
+def preview_map_points(store: Store, ids: pd.Series | list[str], limit: int = 80_000,
+                       picked_min: int = 5_000) -> tuple[pd.DataFrame, int, int]:
+    """Map points to draw for a selection preview: (DataFrame(id, x, y, picked), selected on the map, others).
+
+    About `limit` points at most: above that the selected and the other documents are sampled at the same
+    rate (so the picture keeps the selected share), except that a small selection is drawn whole (up to
+    `picked_min`). The sample is a fixed pseudo-random one (a hash of the id under the share), so its size
+    is the share's only on average; computed in DuckDB, so a million-point map never reaches pandas."""
+    cur = store.cursor()
+    try:
+        cur.register("_picked", pa.table({"id": pa.array(pd.Series(ids).astype(str).tolist(), pa.string())}))
+        n_picked, n_total = cur.execute(
+            'SELECT count(p.id), count(*) FROM scores t LEFT JOIN (SELECT DISTINCT id FROM _picked) p USING (id) '
+            'WHERE t."map__x" IS NOT NULL').fetchone()
+        rate = min(1.0, limit / max(1, n_total))
+        keep_picked = max(round(rate * n_picked), min(n_picked, picked_min))
+        keep_other = round(rate * (n_total - n_picked))
+        # each row is kept when a hash of its id falls under its group's share (one pass, no sort)
+        cut_picked, cut_other = (_HASH_MOD if keep >= n else math.ceil(keep / n * _HASH_MOD) if n else 0
+                                 for keep, n in ((keep_picked, n_picked), (keep_other, n_total - n_picked)))
+        df = cur.execute(
+            'SELECT id, x, y, picked FROM (SELECT t.id, t."map__x" AS x, t."map__y" AS y, p.id IS NOT NULL AS picked '
+            'FROM scores t LEFT JOIN (SELECT DISTINCT id FROM _picked) p USING (id) WHERE t."map__x" IS NOT NULL) '
+            f"WHERE hash(id) % {_HASH_MOD} < CASE WHEN picked THEN ? ELSE ? END ORDER BY picked, hash(id), id",
+            [cut_picked, cut_other]).df()
+    finally:
+        cur.close()
+    df["id"] = df["id"].astype(str)
+    return df, int(n_picked), int(n_total - n_picked)
 
 
 # -- saved selections --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from core.select import (
     delete_selection,
     duplicate_selection,
     load_selection,
+    preview_map_points,
     run_recipe,
     save_selection,
     selection_stats,
@@ -76,20 +77,12 @@ def _pool_size(root: str, signature: tuple, filters_json: str) -> int:
         return 0
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def _map_points(root: str, signature: tuple) -> pd.DataFrame:
-    return store.df("SELECT id, map__x AS x, map__y AS y FROM scores WHERE map__x IS NOT NULL")
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_points(root: str, signature: tuple, recipe_json: str, _ids: pd.Series) -> tuple[pd.DataFrame, int, int]:
+    return preview_map_points(store, _ids, MAP_POINTS, MAP_PICKED_MIN)
 
 
 choices = _choices(str(ws.root), store.signature)
-
-
-def _drawn(mask, limit: int):
-    """Positions where `mask` holds: all of them, or a seeded random `limit` of them (in order)."""
-    where = np.flatnonzero(mask)
-    if len(where) <= limit:
-        return where
-    return np.sort(np.random.default_rng(0).choice(where, limit, replace=False))
 
 
 def _compact(n: int) -> str:
@@ -289,12 +282,10 @@ with preview:
             st.dataframe(docs, hide_index=True, width="stretch", height=min(320, 38 + 35 * len(docs)),
                          column_config={"text": st.column_config.TextColumn("text", width="large")})
             if choices["has_map"]:
-                pts = _map_points(str(ws.root), store.signature)
-                picked = pts["id"].isin(set(sel_rows["id"])).to_numpy(dtype=bool)
-                rate = min(1.0, MAP_POINTS / max(1, len(pts)))
-                n_picked = int(picked.sum())
-                grey = _drawn(~picked, round(rate * (len(pts) - n_picked)))
-                mine = _drawn(picked, max(round(rate * n_picked), min(n_picked, MAP_PICKED_MIN)))
+                pts, n_picked, n_other = _map_points(str(ws.root), store.signature,
+                                                     json.dumps(checked.to_dict(), sort_keys=True), sel_rows["id"])
+                picked = pts["picked"].to_numpy(dtype=bool)
+                grey, mine = np.flatnonzero(~picked), np.flatnonzero(picked)
                 fig = go.Figure()
                 fig.add_trace(go.Scattergl(x=pts["x"].to_numpy()[grey], y=pts["y"].to_numpy()[grey], mode="markers",
                                            name="not selected", marker={"size": 3, "color": "#9aa3ad"},
@@ -307,9 +298,9 @@ with preview:
                                   xaxis={"visible": False, "range": view_range(pts["x"].to_numpy())},
                                   yaxis={"visible": False, "range": view_range(pts["y"].to_numpy())})
                 st.plotly_chart(fig, key="sel_map", config={"displayModeBar": False})
-                if len(grey) + len(mine) < len(pts):
+                if len(pts) < n_picked + n_other:
                     st.caption(f"Drawn: {len(mine):,} of the {n_picked:,} selected documents on the map and "
-                               f"{len(grey):,} of the {len(pts) - n_picked:,} others, picked at random (a browser "
+                               f"{len(grey):,} of the {n_other:,} others, picked at random (a browser "
                                "draws a million points slowly).")
             else:
                 st.caption("Build a map (Map page) to see the selection on it.")

@@ -1,0 +1,30 @@
+"""The Select preview's map points: every point while the map is small, else the selected and the other
+documents sampled at the same rate (a small selection drawn whole), computed in DuckDB."""
+
+from __future__ import annotations
+
+from core.select import preview_map_points
+from core.store import Store
+from tests.unit.select_helpers import make_select_ws
+
+
+def test_small_map_draws_every_point(make_ws, tmp_path):
+    store = Store(make_select_ws(make_ws, tmp_path))
+    pts, n_picked, n_other = preview_map_points(store, ["d03", "d10", "d03", "nope"])
+    assert (n_picked, n_other) == (2, 58) and len(pts) == 60
+    assert sorted(pts.loc[pts["picked"], "id"]) == ["d03", "d10"]
+    assert pts.set_index("id").loc["d10", "x"] == 10.0
+
+
+def test_large_map_keeps_the_selected_share_and_small_selections_whole(make_ws, tmp_path):
+    store = Store(make_select_ws(make_ws, tmp_path))
+    half = [f"d{i:02d}" for i in range(0, 60, 2)]
+    pts, n_picked, n_other = preview_map_points(store, half, limit=20, picked_min=0)
+    assert (n_picked, n_other) == (30, 30)
+    drawn = int(pts["picked"].sum()), int((~pts["picked"]).sum())
+    assert all(3 <= n <= 17 for n in drawn), drawn  # about a third of each group (a hash of the id decides)
+    assert set(pts.loc[pts["picked"], "id"]) <= set(half)
+    assert pts.equals(preview_map_points(store, half, limit=20, picked_min=0)[0])  # the same sample each time
+    few = ["d01", "d02", "d03"]
+    pts, n_picked, _ = preview_map_points(store, few, limit=20, picked_min=5)
+    assert sorted(pts.loc[pts["picked"], "id"]) == few  # a small selection is drawn whole
