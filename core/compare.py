@@ -24,7 +24,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,16 @@ class Subset:
     name: str
     ids: list[str]  # unique ids, in selection order
     baseline: bool = False
+    _arrow: Any = field(default=None, repr=False, compare=False)  # the ids as an Arrow array, made once
+
+    def arrow_ids(self) -> pa.Array:
+        """The ids as an Arrow string array (for DuckDB joins), built once per object."""
+        if self._arrow is None or len(self._arrow) != len(self.ids):
+            self._arrow = pa.array(self.ids, pa.string())
+        return self._arrow
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled (st.cache_data) without the Arrow copy
+        return {**self.__dict__, "_arrow": None}
 
 
 def baseline_ids(store: Store, size: int, seed: int = 0) -> list[str]:
@@ -116,10 +126,10 @@ def _subsets_table(subsets: Sequence[Subset]) -> pa.Table:
     """(k, pos, id): every subset's ids with its number and each id's place, for joins in DuckDB."""
     ks = [np.full(len(s.ids), k, dtype=np.int32) for k, s in enumerate(subsets)]
     pos = [np.arange(len(s.ids), dtype=np.int64) for s in subsets]
-    ids = [i for s in subsets for i in s.ids]
+    ids = pa.chunked_array([s.arrow_ids() for s in subsets], pa.string())
     return pa.table({"k": pa.array(np.concatenate(ks) if ks else np.zeros(0, np.int32)),
                      "pos": pa.array(np.concatenate(pos) if pos else np.zeros(0, np.int64)),
-                     "id": pa.array(ids, pa.string())})
+                     "id": ids})
 
 
 def _query_subsets(store: Store, subsets: Sequence[Subset], query: str) -> pd.DataFrame:
@@ -260,8 +270,12 @@ def map_points(store: Store, subsets: Sequence[Subset], per_selection: int | Non
     query = ('SELECT s.k, s.pos, s.id, t."map__x" AS x, t."map__y" AS y, t."map__cluster" AS cluster '
              'FROM _sel s JOIN scores t USING (id) WHERE t."map__x" IS NOT NULL')
     if per_selection is not None:
-        query = (f"SELECT * FROM (SELECT *, count(*) OVER (PARTITION BY k) AS on_map, row_number() OVER "
-                 f"(PARTITION BY k ORDER BY hash(id), pos) AS nth FROM ({query})) WHERE nth <= {int(per_selection)}")
+        # on the map per selection, then the first `per_selection` by a hash of the id (a top-n, not a sort)
+        query = (f"WITH m AS ({query}), n AS (SELECT k, count(*) AS on_map FROM m GROUP BY k), "
+                 f"firsts AS (SELECT k, min_by(h, h, {int(per_selection)}) AS hs FROM "
+                 f"(SELECT k, hash(id) AS h FROM m) GROUP BY k), "
+                 "cut AS (SELECT k, list_max(hs) AS h FROM firsts) "
+                 "SELECT m.*, n.on_map FROM m JOIN n USING (k) JOIN cut USING (k) WHERE hash(m.id) <= cut.h")
     got = _query_subsets(store, subsets, f"SELECT * FROM ({query}) ORDER BY k, pos")
     names = np.array([s.name for s in subsets], dtype=object)
     out = pd.DataFrame({"id": got["id"].astype(str).to_numpy(dtype=object), "x": got["x"], "y": got["y"],

@@ -67,7 +67,9 @@ if len(names) == 1:
                else ". ") + "Pick another to compare two strategies.")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# a resource, not data: a million ids are not pickled and unpickled at every rerun (nothing changes a Subset,
+# except that it keeps its Arrow copy of the ids once made)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _subsets(root: str, signature: tuple, stamps: tuple, names: tuple, baseline: bool, seed: int):
     return cmp.load_subsets(ws, store, list(names), baseline, seed)
 
