@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -213,11 +214,18 @@ class Store:
         return True
 
     def _prune_cache(self, newest: Path) -> None:
-        """Keep the CACHE_KEEP newest cached tables (a process that attached an older one keeps reading it)."""
+        """Keep the CACHE_KEEP newest cached tables (a process that attached an older one keeps reading it),
+        drop figures (store.memo) of other states of the files and temporary files of builds that died."""
         try:
             files = sorted(self.cache_dir.glob("scores-*.duckdb"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
             for old in [f for f in files if f != newest][CACHE_KEEP - 1:]:
                 old.unlink(missing_ok=True)
+            current = {self.docs_key, self.scores_key}
+            for f in self.cache_dir.iterdir():
+                if f.suffix in (".json", ".parquet") and f.stem.rsplit("-", 1)[-1] not in current:
+                    f.unlink(missing_ok=True)  # a process still on that state computes it again
+                elif f.name.startswith(".") and time.time() - f.stat().st_mtime > 3600:
+                    f.unlink(missing_ok=True)
         except OSError:
             pass
 
