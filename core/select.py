@@ -165,6 +165,20 @@ def preview_map_points(store: Store, ids: pd.Series | list[str], limit: int = 80
     return df, int(n_picked), int(n_total - n_picked)
 
 
+def recipe_for_display(recipe: dict[str, Any] | None, max_ids: int = 20) -> dict[str, Any]:
+    """A recipe to show on a page: a long id list (a map selection) is written as "<N ids>" (a lasso on a
+    million-point map can hold hundreds of thousands of ids, megabytes of JSON in the browser)."""
+    recipe = dict(recipe or {})
+    for holder in (recipe, recipe.get("filters")):
+        if isinstance(holder, dict) and isinstance(holder.get("ids"), list) and len(holder["ids"]) > max_ids:
+            copy = {**holder, "ids": f"<{len(holder['ids']):,} ids>"}
+            if holder is recipe:
+                recipe = copy
+            else:
+                recipe["filters"] = copy
+    return recipe
+
+
 # -- saved selections --------------------------------------------------------------------------------
 def selection_paths(ws: Workspace, name: str) -> tuple[Path, Path]:
     name = safe_name(name, "selection name")

@@ -26,6 +26,7 @@ from core.select import (
     duplicate_selection,
     load_selection,
     preview_map_points,
+    recipe_for_display,
     run_recipe,
     save_selection,
     selection_stats,
@@ -236,9 +237,7 @@ with build:
         error = None
     except WinnowError as exc:
         checked, error = None, str(exc)
-    shown = checked.to_dict() if checked else recipe
-    if isinstance(shown.get("filters", {}).get("ids"), list) and len(shown["filters"]["ids"]) > 20:
-        shown = {**shown, "filters": {**shown["filters"], "ids": f"<{len(shown['filters']['ids'])} ids>"}}
+    shown = recipe_for_display(checked.to_dict() if checked else recipe)
     with st.expander("Recipe as JSON (for `python -m core select --recipe`)"):
         st.code(json.dumps(shown, indent=2, ensure_ascii=False), language="json")
 
@@ -336,7 +335,7 @@ a, b = st.columns([3, 2])
 with a:
     st.caption(f"Created {meta.get('created', '?')} · {meta.get('count', 0):,} rows · "
                f"{meta.get('unique', meta.get('count', 0)):,} documents · pool {meta.get('pool', 0):,}")
-    st.code(json.dumps(meta.get("recipe", {}), indent=2, ensure_ascii=False), language="json")
+    st.code(json.dumps(recipe_for_display(meta.get("recipe")), indent=2, ensure_ascii=False), language="json")
 with b:
     new_name = st.text_input("Duplicate as", key="sel_dup_name", placeholder=f"{pick}_copy")
     if st.button("Duplicate", key="sel_dup"):

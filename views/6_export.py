@@ -27,6 +27,7 @@ from core.export import (
 )
 from core.jobs import list_jobs
 from core.manifest import rebuild_job_kind
+from core.select import recipe_for_display
 from core.workspace import safe_name
 from ui.jobs import job_panel
 from ui.state import map_filter_chip, require_workspace
@@ -140,7 +141,8 @@ with left:
         st.caption("An RS2 selection: one file (or set of shards) per epoch.")
 with right:
     st.caption("Recipe")
-    st.code(json.dumps(recipe, sort_keys=True, ensure_ascii=False), language="json", wrap_lines=True)
+    st.code(json.dumps(recipe_for_display(recipe), sort_keys=True, ensure_ascii=False), language="json",
+            wrap_lines=True)
     if meta.get("created"):
         st.caption(f"Saved {meta['created']}")
 

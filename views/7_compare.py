@@ -21,7 +21,7 @@ from core import compare_view as cv
 from core.embed import available_models
 from core.errors import WinnowError
 from core.proxy import PROXY_FRACTIONS, PROXY_SEEDS, final_table, load_proxy_result
-from core.select import list_selections, selection_paths
+from core.select import list_selections, recipe_for_display, selection_paths
 from core.targets import list_references
 from core.workspace import read_json
 from ui.jobs import job_panel
@@ -96,7 +96,7 @@ with st.expander("Recipes"):
             continue
         meta = read_json(selection_paths(ws, s.name)[0]) or {}
         st.caption(f"**{s.name}** · {meta.get('count', 0):,} rows · made {meta.get('created', '?')}")
-        st.code(json.dumps(meta.get("recipe", {}), ensure_ascii=False), language="json")
+        st.code(json.dumps(recipe_for_display(meta.get("recipe")), ensure_ascii=False), language="json")
 
 
 # -- cached figures (keyed by the files and the subsets' digest) ---------------------------------------

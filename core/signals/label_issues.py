@@ -135,8 +135,11 @@ class LabelIssues(CorpusSignal):
         if p.features in ("embeddings", "both"):
             from core.embed import resolve_model
 
-            emb_ids, matrix = ctx.embeddings(p.model)
             self._model = resolve_model(ctx.ws, p.model)
-            pos = {d: i for i, d in enumerate(emb_ids)}
-            parts.append(sparse.csr_matrix(matrix[[pos[ids[i]] for i in rows]]))
+            has, vectors = ctx.embeddings_for([ids[i] for i in rows], p.model)
+            if not has.all():
+                raise WinnowError(f"{int((~has).sum()):,} of the {len(has):,} labelled documents have no "
+                                  f"{self._model} embedding yet (ingested after the last embed?): run "
+                                  f"`python -m core embed --model {self._model}` first, or use features=tfidf")
+            parts.append(sparse.csr_matrix(vectors))
         return parts[0] if len(parts) == 1 else sparse.hstack(parts).tocsr()

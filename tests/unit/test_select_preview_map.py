@@ -28,3 +28,15 @@ def test_large_map_keeps_the_selected_share_and_small_selections_whole(make_ws, 
     few = ["d01", "d02", "d03"]
     pts, n_picked, _ = preview_map_points(store, few, limit=20, picked_min=5)
     assert sorted(pts.loc[pts["picked"], "id"]) == few  # a small selection is drawn whole
+
+
+def test_recipe_for_display_shortens_long_id_lists():
+    from core.select import recipe_for_display
+
+    ids = [f"d{i}" for i in range(500_000)]
+    recipe = {"strategy": "random", "size": 10, "filters": {"ids": ids, "map_label": "lasso"}}
+    shown = recipe_for_display(recipe)
+    assert shown == {"strategy": "random", "size": 10, "filters": {"ids": "<500,000 ids>", "map_label": "lasso"}}
+    assert recipe["filters"]["ids"] is ids  # the recipe itself is not changed
+    few = {"strategy": "all", "filters": {"ids": ["a", "b"]}}
+    assert recipe_for_display(few) == few and recipe_for_display(None) == {}

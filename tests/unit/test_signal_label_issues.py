@@ -46,3 +46,20 @@ def test_refuses_without_labels_or_embeddings(make_ws):
                   id_field="id", label_field="label")
     with pytest.raises(WinnowError, match="at least two labels with 5 or more documents"):
         run_signal(ws3, "label_issues")
+
+
+def test_documents_ingested_after_the_embeddings_are_named_not_a_key_error(make_ws, tmp_path):
+    import json
+
+    from core.embed import compute_embeddings
+    from core.ingest import ingest_paths
+
+    ws = make_ws([{"id": str(i), "text": f"doc {i} about {'tea' if i % 2 else 'coffee'}", "label": "ab"[i % 2]}
+                  for i in range(30)], id_field="id", label_field="label")
+    compute_embeddings(ws, model="static")
+    late = tmp_path / "late.jsonl"
+    late.write_text("".join(json.dumps({"id": f"late{i}", "text": f"late doc {i}", "label": "a"}) + "\n"
+                            for i in range(3)))
+    ingest_paths(ws, [late], id_field="id", label_field="label")
+    with pytest.raises(WinnowError, match="embeddings are older than the documents.*python -m core embed"):
+        run_signal(ws, "label_issues", params={"features": "embeddings"})
