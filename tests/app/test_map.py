@@ -135,3 +135,36 @@ def test_above_the_point_limit_a_density_image_carries_a_sample(mapped_ws, open_
     coloured = [t for t in _chart_spec(at)["data"] if t["type"] == "scattergl" and t["name"] != "outside the filter"]
     shown = [i for t in coloured for i in t["customdata"]]
     assert len(shown) == min(len(ids), 10) and set(shown) <= ids
+
+
+def test_a_restarted_app_draws_the_map_from_the_workspace_cache_without_reading_texts(mapped_ws, open_page,
+                                                                                       monkeypatch, tmp_path):
+    import shutil
+
+    import streamlit as st
+
+    from core import store as store_mod
+
+    monkeypatch.setattr(store_mod, "CACHE_MIN_DOCS", 0)  # the 61 documents count as a large corpus
+    monkeypatch.setenv("WINNOW_MAP_POINTS", "20")
+    shutil.copytree(mapped_ws.root, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    st.cache_resource.clear()
+    first = _chart_spec(open_page(ws, "3_map"))
+    cached = sorted(p.name.split("-")[0] for p in (ws.root / ".cache").iterdir())
+    assert any(n.startswith("map_texts") for n in cached) and any(n.startswith("map_layout") for n in cached), cached
+
+    # a restart: a new Store, whose queries must not read a text again
+    st.cache_resource.clear()
+    real_df = store_mod.Store.df
+
+    def no_texts(self, query, params=None):
+        assert "text" not in query.replace("text AS", ""), f"read texts on a cached open: {query}"
+        return real_df(self, query, params)
+
+    monkeypatch.setattr(store_mod.Store, "df", no_texts)
+    at = open_page(ws, "3_map")
+    again = _chart_spec(at)
+    assert [t.get("customdata") for t in again["data"]] == [t.get("customdata") for t in first["data"]]
+    assert at.dataframe[-1].value["text"].notna().all()  # the cluster's sample documents, from the cache
+    st.cache_resource.clear()
