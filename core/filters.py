@@ -601,11 +601,16 @@ def column_stats(store: Store, columns: list[str]) -> dict[str, ColumnStats]:
         unknown = [c for c in todo if c not in types]
         if unknown:
             raise WinnowError(f"no score column {', '.join(unknown)} in this workspace")
-        # computed once per state of the files, and kept in the workspace's .cache for a large corpus
-        name = "colstats_" + hashlib.sha1("\n".join(todo).encode()).hexdigest()[:12]
-        got = store.memo(name, lambda: {c: asdict(v) for c, v in _compute_stats(store, todo, types).items()},
-                         persist="json")
-        cache.update({c: ColumnStats(**got[c]) for c in todo})
+        # computed once per state of each signal's file (a new signal leaves the others' alone), and kept
+        # in the workspace's .cache for a large corpus
+        by_source: dict[str, list[str]] = {}
+        for c in todo:
+            by_source.setdefault(split_column(c)[0], []).append(c)
+        for source, cols in by_source.items():
+            name = "colstats_" + hashlib.sha1("\n".join(cols).encode()).hexdigest()[:12]
+            got = store.memo(name, lambda cols=cols: {c: asdict(v) for c, v in _compute_stats(store, cols, types).items()},
+                             on=source, persist="json")
+            cache.update({c: ColumnStats(**got[c]) for c in cols})
     return {c: cache[c] for c in columns}
 
 

@@ -73,6 +73,7 @@ class Store:
         self._attached: list[str] = []  # aliases of attached cache files, oldest first
         self.docs_key: str | None = None  # cache keys (None: a small workspace, nothing written to .cache)
         self.scores_key: str | None = None
+        self.source_keys: dict[str, str] = {}  # per score source ("map", a signal key): docs + that file
         self._memo: dict[tuple[str, Any], Any] = {}
         self._memo_lock = threading.Lock()
         self.refresh(force=True)
@@ -220,7 +221,7 @@ class Store:
             files = sorted(self.cache_dir.glob("scores-*.duckdb"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
             for old in [f for f in files if f != newest][CACHE_KEEP - 1:]:
                 old.unlink(missing_ok=True)
-            current = {self.docs_key, self.scores_key}
+            current = {self.docs_key, self.scores_key, *self.source_keys.values()}
             for f in self.cache_dir.iterdir():
                 if f.suffix in (".json", ".parquet") and f.stem.rsplit("-", 1)[-1] not in current:
                     f.unlink(missing_ok=True)  # a process still on that state computes it again
@@ -255,6 +256,12 @@ class Store:
         key = self._cache_key(docs, sources) if large else None
         self.docs_key = self._cache_key(docs, []) if large else None
         self.scores_key = key
+        self.source_keys = {}
+        if large:
+            for source in sources:
+                k = self._cache_key(docs, [source])
+                if k is not None:
+                    self.source_keys[source[0]] = k
         if key is not None and self._attach_cache(key):
             self.scores_source = "cache"
             return
@@ -270,13 +277,19 @@ class Store:
             self._detach(alias)
 
     # -- figures derived from the files, computed once -------------------------------------------
-    def memo(self, name: str, build: Callable[[], Any], *, on: Literal["docs", "scores"] = "scores",
+    def memo(self, name: str, build: Callable[[], Any], *, on: str = "scores",
              persist: Literal["json", "parquet"] | None = None) -> Any:
-        """`build()` once per state of the files: the documents only (`on="docs"`) or everything behind
-        `scores`. Kept in memory for every session of this Store (never copied: do not modify the result)
+        """`build()` once per state of the files: the documents only (`on="docs"`), everything behind
+        `scores` (`on="scores"`), or the documents and one score source (`on="map"` for the active map,
+        or a signal key: what is computed from that file alone survives a new signal). Kept in memory for every session of this Store (never copied: do not modify the result)
         and, with `persist`, in the workspace's .cache folder (JSON for plain data, Parquet for a
         DataFrame) so a restarted app reads it instead of computing it. A damaged file is recomputed."""
-        key = self.docs_key if on == "docs" else self.scores_key
+        if on == "docs":
+            key = self.docs_key
+        elif on == "scores":
+            key = self.scores_key
+        else:
+            key = self.source_keys.get(on)
         mkey = (name, key or (on, self._signature))
         with self._memo_lock:
             if mkey in self._memo:

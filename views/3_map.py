@@ -111,7 +111,7 @@ def all_points(root: str, signature: tuple) -> tuple[np.ndarray, np.ndarray, np.
         return (df["id"].to_numpy(dtype=object), df["map__x"].to_numpy(dtype=np.float64),
                 df["map__y"].to_numpy(dtype=np.float64), df["map__cluster"].to_numpy())
 
-    return store.memo("map_all_points", build)
+    return store.memo("map_all_points", build, on="map")
 
 
 def _points_query(where: str) -> str:
@@ -150,7 +150,7 @@ def _texts(limit: int, lines: int, per_cluster: int = CLUSTER_SAMPLE) -> pd.Data
         df["hover_snippet"] = [hover_text(s, 60, lines) for s in df["snippet"]]
         return df
 
-    return store.memo(f"map_texts_{int(limit)}_{int(lines)}_{int(per_cluster)}", build, persist="parquet")
+    return store.memo(f"map_texts_{int(limit)}_{int(lines)}_{int(per_cluster)}", build, on="map", persist="parquet")
 
 
 def drawn_points(root: str, signature: tuple, limit: int, lines: int) -> pd.DataFrame:
@@ -215,7 +215,7 @@ def layout(root: str, signature: tuple) -> dict:
             out["density"] = {"counts": counts.tolist(), "x": xc.tolist(), "y": yc.tolist()}
         return out
 
-    return store.memo(f"map_layout_{SCATTER_LIMIT}", build, persist="json")
+    return store.memo(f"map_layout_{SCATTER_LIMIT}", build, on="map", persist="json")
 
 
 sig = store.signature

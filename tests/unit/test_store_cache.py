@@ -190,3 +190,22 @@ def test_slider_percentiles_equal_duckdbs_quantiles():
         p, g = con.execute(f"SELECT quantile_cont({c}, 0.995), quantile_disc({c}, {qs}) FROM t").fetchone()
         assert got[f"p{i}"] == pytest.approx(p)
         assert got[f"g{i}"] == list(g)
+
+
+def test_a_figure_of_one_signal_survives_a_new_signal_and_column_stats_are_not_recomputed(make_ws, cached,
+                                                                                          monkeypatch):
+    from core import filters as F
+
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    store = Store(ws)
+    fig = store.memo("lenfig", lambda: {"max": store.scalar("SELECT max(length__n_words) FROM scores")},
+                     on="length", persist="json")
+    stats = F.column_stats(store, ["length__n_words"])
+
+    run_signal(ws, "c4")  # a new signal: a new scores table, but nothing about `length` changed
+    store.refresh()
+    fresh = Store(ws)
+    assert fresh.memo("lenfig", lambda: pytest.fail("recomputed"), on="length", persist="json") == fig
+    monkeypatch.setattr(F, "_compute_stats", lambda *a: pytest.fail("length's stats recomputed"))
+    assert F.column_stats(fresh, ["length__n_words"]) == stats
