@@ -90,6 +90,10 @@ class Store:
             sig.append((str(f), st.st_size, st.st_mtime_ns))
         return tuple(sig)
 
+    def needs_refresh(self) -> bool:
+        """Whether a file behind the views changed since the last refresh (a few stat calls)."""
+        return self._files_signature() != self._signature
+
     def refresh(self, force: bool = False) -> bool:
         """Rebuild the views if any file changed; True if something was rebuilt."""
         sig = self._files_signature()

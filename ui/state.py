@@ -35,7 +35,7 @@ def set_workspace(path: str | Path) -> None:
     clear_map_filter()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Opening the workspace…")
 def _store(path: str) -> Store:
     return Store(Workspace.open(path))
 
@@ -51,7 +51,10 @@ def store() -> Store:
     """The shared Store of the open workspace, refreshed when its files changed (a few stat calls)."""
     path = workspace_path()
     s = _store(path)
-    s.refresh()
+    if s.needs_refresh():
+        # a job wrote new files: the scores table is joined again (seconds at a million documents, once)
+        with st.spinner("The workspace's files changed: updating the scores table…"):
+            s.refresh()
     return s
 
 
