@@ -34,7 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench._corpus import documents  # noqa: E402
-from core.embed import MODELS, _load_model, _static_encoder, embed_texts  # noqa: E402
+from core.embed import MODELS, _load_model, embed_texts  # noqa: E402
 
 TARGET = 5_000
 
@@ -43,7 +43,7 @@ def _rate(texts: list[str], model: str) -> tuple[float, float, float]:
     """(docs per wall second, docs per CPU second of this process, wall seconds), in the job's batches,
     starting cold (the static model's word memory emptied)."""
     if model == "static":
-        _static_encoder(_load_model("static"))._reset()
+        _load_model("static").reset()
     batch = MODELS[model].default_batch_size
     wall, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(texts), batch):
@@ -95,8 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     for model in ("static", "minilm"):
         started = time.perf_counter()
         _load_model(model)
-        if model == "static":
-            _static_encoder(_load_model(model))
         print(f"{model}: model loaded in {time.perf_counter() - started:.1f}s")
         embed_texts(docs[:8], model)  # warm up
 

