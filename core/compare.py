@@ -51,6 +51,13 @@ class Subset:
     ids: list[str]  # unique ids, in selection order
     baseline: bool = False
     _arrow: Any = field(default=None, repr=False, compare=False)  # the ids as an Arrow array, made once
+    _digest: Any = field(default=None, repr=False, compare=False)  # (number of ids, ids_digest), made once
+
+    def digest(self) -> str:
+        """`ids_digest(self.ids)`, computed once per object (a million ids take a while to hash)."""
+        if self._digest is None or self._digest[0] != len(self.ids):
+            self._digest = (len(self.ids), ids_digest(self.ids))
+        return self._digest[1]
 
     def arrow_ids(self) -> pa.Array:
         """The ids as an Arrow string array (for DuckDB joins), built once per object."""
@@ -59,7 +66,7 @@ class Subset:
         return self._arrow
 
     def __getstate__(self) -> dict[str, Any]:  # pickled (st.cache_data) without the Arrow copy
-        return {**self.__dict__, "_arrow": None}
+        return {**self.__dict__, "_arrow": None, "_digest": None}
 
 
 def baseline_ids(store: Store, size: int, seed: int = 0) -> list[str]:
@@ -369,7 +376,10 @@ def _totals_path(ws: Workspace, what: str) -> Path:
 
 def cached_bucket_counts(ws: Workspace, ids: Sequence[str]) -> np.ndarray | None:
     """The stored n-gram totals of these documents, or None when they have not been counted yet."""
-    path = _totals_path(ws, ids_digest(ids))
+    return _load_totals(_totals_path(ws, ids_digest(ids)))
+
+
+def _load_totals(path: Path) -> np.ndarray | None:
     try:
         return np.load(path)
     except (OSError, ValueError):
@@ -377,10 +387,12 @@ def cached_bucket_counts(ws: Workspace, ids: Sequence[str]) -> np.ndarray | None
 
 
 def bucket_counts_for_ids(ws: Workspace, store: Store, ids: Sequence[str], progress: Progress = no_progress,
-                          batch_rows: int = TEXT_BATCH_ROWS) -> np.ndarray:
+                          batch_rows: int = TEXT_BATCH_ROWS, digest: str | None = None) -> np.ndarray:
     """`bucket_counts(texts_for(store, ids))`, with the texts streamed from DuckDB `batch_rows` at a time
-    (never the whole selection's text in memory), and the result kept for the next call."""
-    got = cached_bucket_counts(ws, ids)
+    (never the whole selection's text in memory), and the result kept for the next call (`digest`:
+    `ids_digest(ids)` when already known)."""
+    digest = digest or ids_digest(ids)
+    got = _load_totals(_totals_path(ws, digest))
     if got is not None:
         progress(len(ids), len(ids))
         return got
@@ -402,7 +414,7 @@ def bucket_counts_for_ids(ws: Workspace, store: Store, ids: Sequence[str], progr
                 progress(min(done, len(ids)), len(ids))
         finally:
             cur.close()
-    path = _totals_path(ws, ids_digest(ids))
+    path = _totals_path(ws, digest)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, totals)
@@ -445,7 +457,7 @@ def kl_pending(ws: Workspace, store: Store, subsets: Sequence[Subset],
     """The subsets whose n-gram totals are not counted yet: selection, documents, words (what reading costs).
 
     `size_table`: `sizes(store, subsets)` when already at hand (its words are used, not counted again)."""
-    todo = [s for s in subsets if cached_bucket_counts(ws, s.ids) is None]
+    todo = [s for s in subsets if not _totals_path(ws, s.digest()).exists()]
     if not todo:
         return pd.DataFrame({"selection": pd.Series([], dtype=object), "documents": pd.Series([], dtype="int64"),
                              "words": pd.Series([], dtype="int64")})
@@ -470,7 +482,8 @@ def kl_to_target(ws: Workspace, store: Store, subsets: Sequence[Subset], target:
         def step(done: int, _total: int, base: int = offset) -> None:
             progress(base + done, total)
 
-        rows.append({"selection": s.name, "kl": kl_divergence(tgt, bucket_counts_for_ids(ws, store, s.ids, step))})
+        rows.append({"selection": s.name,
+                     "kl": kl_divergence(tgt, bucket_counts_for_ids(ws, store, s.ids, step, digest=s.digest()))})
         offset += len(s.ids)
     df = pd.DataFrame(rows)
     base = [s.name for s in subsets if s.baseline]

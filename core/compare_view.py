@@ -44,9 +44,7 @@ def subsets_key(subsets: Sequence[Subset]) -> str:
     """A short digest of the subsets' names and ids (a cache key that does not hash long id lists twice)."""
     h = hashlib.sha1()
     for s in subsets:
-        h.update(f"{s.name}\x00{int(s.baseline)}\x00{len(s.ids)}\x00".encode())
-        h.update("\x1f".join(s.ids).encode())
-        h.update(b"\x1e")
+        h.update(f"{s.name}\x00{int(s.baseline)}\x00{len(s.ids)}\x00{s.digest()}\x1e".encode())
     return h.hexdigest()[:16]
 
 

@@ -35,7 +35,7 @@ from core.select import (
 from ui.state import map_filter, map_filter_chip, require_workspace
 
 SAMPLE_ROWS = 20
-MAP_POINTS = 80_000  # points drawn at most: above, the same random share of selected and other documents
+MAP_POINTS = 30_000  # points drawn at most: above, the same random share of selected and other documents
 MAP_PICKED_MIN = 5_000  # a small selection is drawn whole (up to this many) even when the others are sampled
 
 ws, store = require_workspace()

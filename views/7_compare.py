@@ -31,7 +31,9 @@ COLOURS = ["#1f77b4", "#d9480f", "#2ca02c", "#9467bd"]  # the picked selections,
 BASELINE_COLOUR = "#7f7f7f"
 BACKGROUND = "#d5d9de"
 FRACTION_CHOICES = [0.05, 0.1, 0.25, 0.5, 0.75, 1.0]
-DRAW_POINTS = 20_000  # values (histograms) and map points drawn per selection; the figures use every document
+DRAW_POINTS = 20_000  # values drawn per selection in a histogram; the table uses every document
+MAP_SELECTION_POINTS = 8_000  # a selection's documents drawn on its map panel, at most
+MAP_BACKGROUND_POINTS = 15_000  # grey documents drawn under each panel, at most (the browser draws every panel)
 
 ws, store = require_workspace()
 st.title("Compare")
@@ -130,8 +132,8 @@ def _kl(root: str, signature: tuple, key: str, target: str, _subsets: list) -> p
 @st.cache_data(show_spinner=False, max_entries=4)
 def _map_points(root: str, signature: tuple, key: str, _subsets: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     everything = store.df('SELECT "map__x" AS x, "map__y" AS y FROM scores WHERE "map__x" IS NOT NULL '
-                          "ORDER BY hash(id) LIMIT 50000")
-    return everything, cmp.map_points(store, _subsets, per_selection=DRAW_POINTS)
+                          f"ORDER BY hash(id) LIMIT {MAP_BACKGROUND_POINTS}")
+    return everything, cmp.map_points(store, _subsets, per_selection=MAP_SELECTION_POINTS)
 
 
 root, sig = str(ws.root), store.signature
@@ -427,8 +429,8 @@ else:
     fig.update_layout(height=300 * n_rows + 40, margin={"l": 0, "r": 0, "t": 30, "b": 0},
                       plot_bgcolor="white")
     st.plotly_chart(fig, key="cmp_map", config={"displayModeBar": False})
-    st.caption(("Grey: every document on the map" if len(everything) < 50_000 else
-                "Grey: a random 50,000 documents of the map") + "; coloured: the selection's documents"
-               + (f" (a random {DRAW_POINTS:,} of each larger selection)"
-                  if len(pts) and int(pts["on_map"].max()) > DRAW_POINTS else "")
+    st.caption(("Grey: every document on the map" if len(everything) < MAP_BACKGROUND_POINTS else
+                f"Grey: a random {MAP_BACKGROUND_POINTS:,} documents of the map") + "; coloured: the selection's documents"
+               + (f" (a random {MAP_SELECTION_POINTS:,} of each larger selection)"
+                  if len(pts) and int(pts["on_map"].max()) > MAP_SELECTION_POINTS else "")
                + ". The first view leaves out a few far-away points, as the Map page does.")
