@@ -113,14 +113,13 @@ def _kernel():
                     if kind == 2 and not (c == 34 or c == 110 or c == 45 or (48 <= c <= 57)):  # " n - digit
                         return 5, line_start, lines, -1, -1
                     # skip the value
-                    if c == 34:
-                        i += 1
-                        while i < hi and buf[i] != 34:
-                            if buf[i] == 92:
-                                i += 1
-                            elif buf[i] == 10:
-                                return 2, line_start, lines, -1, -1
-                            i += 1
+                    if c == 34:  # a string: its end is the next quote not escaped (a raw line break in it
+                        i += 1  # is invalid JSON, which DuckDB refuses; here it only needs to stay in bounds)
+                        while i < hi:
+                            d = buf[i]
+                            if d == 34:
+                                break
+                            i += 2 if d == 92 else 1
                         i += 1
                     elif c == 123 or c == 91:  # { [
                         depth = 0
