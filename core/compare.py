@@ -110,8 +110,9 @@ def intersection_counts(subsets: Sequence[Subset]) -> np.ndarray:
     k = len(subsets)
     if k == 0:
         return np.zeros((0, 0), dtype=np.int64)
-    codes, uniques = pd.factorize(pd.Series([i for s in subsets for i in s.ids], dtype=object))
-    member = np.zeros((len(uniques), k), dtype=np.int64)
+    encoded = pa.concat_arrays([s.arrow_ids() for s in subsets]).dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    member = np.zeros((len(encoded.dictionary), k), dtype=np.int64)
     start = 0
     for j, s in enumerate(subsets):
         member[codes[start:start + len(s.ids)], j] = 1
