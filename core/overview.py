@@ -130,8 +130,10 @@ def field_summary(store: Store, sample: int = 20_000) -> pd.DataFrame:
     total = store.count()
     if not total:
         return pd.DataFrame(columns=["field", "kind", "present"])
+    # n_chars is length(text), null exactly when the text is: counting it reads a column of numbers
+    # instead of every text (seconds at a million documents)
     fixed = store.one(
-        "SELECT count(text), count(source), count(label), count(meta) FROM docs"
+        "SELECT count(n_chars), count(source), count(label), count(meta) FROM docs"
     ) or (0, 0, 0, 0)
     rows = [
         {"field": "text", "kind": "document text", "present": fixed[0] / total},
