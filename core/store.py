@@ -63,9 +63,17 @@ def ident(name: str) -> str:
 
 
 class Store:
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, background_cache: bool = False) -> None:
+        """`background_cache`: when the scores table must be built, serve it from memory at once and
+        write the cache file in a background thread (the app: a page waits for the join only, not for
+        the write; the view moves to the file when it is written). Off for a CLI command, which may
+        exit before a thread finishes."""
         self.ws = ws
+        self.background_cache = background_cache
+        self._writer: threading.Thread | None = None
+        self._builds = 0
         self.con = duckdb.connect(":memory:", config={"threads": 2})
+        self.con.execute("SET enable_progress_bar = false")  # a long join printed a bar into the server log
         self._lock = threading.Lock()
         self._signature: tuple = ()
         self.score_columns: list[str] = []
@@ -193,21 +201,22 @@ class Store:
         self._detach_old(keep=alias)
         return True
 
-    def _write_cache(self, key: str, query: str) -> bool:
+    def _write_cache(self, key: str, query: str, con: duckdb.DuckDBPyConnection | None = None) -> bool:
         """Build `scores` into a new cache file (temporary name, then renamed); False if it cannot be written."""
+        con = con or self.con
         path = self.cache_file(key)
         alias = f"scores_build_{uuid.uuid4().hex[:8]}"
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.{alias}.tmp")
         try:
             self.cache_dir.mkdir(exist_ok=True)
-            self.con.execute(f"ATTACH {sql_str(tmp)} AS {ident(alias)}")
+            con.execute(f"ATTACH {sql_str(tmp)} AS {ident(alias)}")
             try:
-                self.con.execute(f"CREATE TABLE {ident(alias)}.scores AS {query}")
-                self.con.execute(f"CREATE TABLE {ident(alias)}.winnow_cache AS SELECT ? AS key, ? AS format",
-                                 [key, CACHE_FORMAT])
-                self.con.execute(f"CHECKPOINT {ident(alias)}")
+                con.execute(f"CREATE TABLE {ident(alias)}.scores AS {query}")
+                con.execute(f"CREATE TABLE {ident(alias)}.winnow_cache AS SELECT ? AS key, ? AS format",
+                            [key, CACHE_FORMAT])
+                con.execute(f"CHECKPOINT {ident(alias)}")
             finally:
-                self.con.execute(f"DETACH {ident(alias)}")
+                con.execute(f"DETACH {ident(alias)}")
             os.replace(tmp, path)
         except (OSError, duckdb.Error):
             return False
@@ -270,15 +279,47 @@ class Store:
             self.scores_source = "cache"
             return
         query, columns, complete = self._scores_query(sources)
-        if key is not None and complete and self._write_cache(key, query) and self._attach_cache(key):
+        cacheable = key is not None and complete
+        if cacheable and not self.background_cache and self._write_cache(key, query) and self._attach_cache(key):
             self.scores_source = "built"
             return
-        self.con.execute(f"CREATE OR REPLACE TABLE scores_memory AS {query}")
-        self._point_scores("scores_memory")
+        self._builds += 1
+        table = f"scores_memory_{self._builds}"
+        self.con.execute(f"CREATE TABLE {table} AS {query}")
+        self._point_scores(table)
         self.score_columns = columns
-        self.scores_source = "memory"
+        for (old,) in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                                       "AND starts_with(table_name, 'scores_memory_') AND table_name <> ?",
+                                       [table]).fetchall():
+            self.con.execute(f"DROP TABLE IF EXISTS {ident(old)}")  # a writer still copying it gives up
         for alias in list(self._attached):
             self._detach(alias)
+        if cacheable and self.background_cache:
+            self.scores_source = "memory (writing the cache)"
+            self._writer = threading.Thread(target=self._write_in_background, args=(key, table), daemon=True,
+                                            name="winnow-scores-cache")
+            self._writer.start()
+        else:
+            self.scores_source = "memory"
+
+    def _write_in_background(self, key: str, table: str) -> None:
+        cur = self.con.cursor()
+        try:
+            written = self._write_cache(key, f"SELECT * FROM {ident(table)}", con=cur)
+        finally:
+            cur.close()
+        if not written:
+            return
+        with self._lock:  # the same rows: the signature and every figure computed from them stay valid
+            if self.scores_key == key and self.scores_source.startswith("memory") and self._attach_cache(key):
+                self.scores_source = "built"
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
+
+    def wait_for_cache(self, timeout: float | None = None) -> None:
+        """Wait until a cache file being written in the background is written (tests, benchmarks)."""
+        if self._writer is not None:
+            self._writer.join(timeout)
 
     # -- figures derived from the files, computed once -------------------------------------------
     def memo(self, name: str, build: Callable[[], Any], *, on: str = "scores",

@@ -37,7 +37,8 @@ def set_workspace(path: str | Path) -> None:
 
 @st.cache_resource(show_spinner="Opening the workspace…")
 def _store(path: str) -> Store:
-    return Store(Workspace.open(path))
+    # a table that must be joined is served from memory at once; its cache file is written in the background
+    return Store(Workspace.open(path), background_cache=True)
 
 
 def workspace() -> Workspace | None:

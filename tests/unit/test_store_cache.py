@@ -209,3 +209,27 @@ def test_a_figure_of_one_signal_survives_a_new_signal_and_column_stats_are_not_r
     assert fresh.memo("lenfig", lambda: pytest.fail("recomputed"), on="length", persist="json") == fig
     monkeypatch.setattr(F, "_compute_stats", lambda *a: pytest.fail("length's stats recomputed"))
     assert F.column_stats(fresh, ["length__n_words"]) == stats
+
+
+def test_the_app_serves_a_new_table_from_memory_and_writes_the_cache_in_the_background(make_ws, cached):
+    ws = make_ws(RECORDS, id_field="id")
+    run_signal(ws, "length")
+    expected = _rows(Store(ws))  # built and cached the ordinary way
+    for p in _caches(ws):
+        p.unlink()
+
+    app = Store(ws, background_cache=True)
+    assert app.scores_source in ("memory (writing the cache)", "built")
+    assert _rows(app) == expected  # answers at once, from memory
+    app.wait_for_cache(60)
+    assert app.scores_source == "built" and len(_caches(ws)) == 1
+    assert _rows(app) == expected  # the same rows, now from the file
+    assert not app.df("SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'scores_memory')").size
+
+    # a new signal while the app runs: memory first, then the new file; a restart attaches it
+    run_signal(ws, "c4")
+    assert app.refresh() is True
+    app.wait_for_cache(60)
+    assert app.scores_source == "built"
+    assert any(c.startswith("c4__") for c in app.score_columns)
+    assert Store(ws).scores_source == "cache"
