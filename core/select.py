@@ -237,6 +237,20 @@ def load_selection(ws: Workspace, name: str) -> tuple[dict[str, Any], pd.DataFra
     return read_json(meta_path) or {}, rows.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
+def first_ids(ws: Workspace, name: str, n: int = 5) -> list[str]:
+    """The first `n` ids of a saved selection, in its order, reading only its id and rank columns."""
+    import pyarrow.compute as pc
+
+    _, rows_path = selection_paths(ws, name)
+    if not rows_path.exists():
+        known = ", ".join(list_selections(ws)) or "none yet"
+        raise WinnowError(f"no selection named {name!r} (selections: {known})")
+    table = pq.read_table(rows_path, columns=["id", "rank"])
+    first = table.take(pc.select_k_unstable(table, k=min(n, table.num_rows), sort_keys=[("rank", "ascending")]))
+    first = first.sort_by([("rank", "ascending")])
+    return [str(i) for i in first.column("id").to_pylist()]
+
+
 def list_selections(ws: Workspace) -> list[str]:
     d = ws.dir("selections")
     return sorted(p.stem for p in d.glob("*.json") if (d / f"{p.stem}.parquet").exists())

@@ -24,14 +24,16 @@ from core.select import (
     build_pool,
     delete_selection,
     duplicate_selection,
-    load_selection,
+    first_ids,
     preview_map_points,
     recipe_for_display,
     run_recipe,
     save_selection,
+    selection_paths,
     selection_stats,
     selection_table,
 )
+from core.workspace import read_json
 from ui.state import map_filter, map_filter_chip, require_workspace
 
 SAMPLE_ROWS = 20
@@ -76,6 +78,18 @@ def _pool_size(root: str, signature: tuple, filters_json: str) -> int:
         return len(build_pool(ws, store, validate_recipe({"strategy": "all", "filters": json.loads(filters_json)}).filters))
     except WinnowError:
         return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _head_docs(root: str, signature: tuple, recipe_json: str, _head: pd.DataFrame) -> pd.DataFrame:
+    """The first rows of a preview with their documents (finding 20 texts scans the text column: kept per recipe)."""
+    cur = store.cursor()
+    try:
+        cur.register("_head", _head)
+        return cur.execute("SELECT h.rank, h.epoch, d.id, d.source, d.label, d.n_words AS words, "
+                           "left(d.text, 300) AS text FROM _head h JOIN docs d USING (id) ORDER BY h.rank").df()
+    finally:
+        cur.close()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -267,14 +281,8 @@ with preview:
         if len(sel_rows) == 0:
             st.info("This recipe selects no documents: loosen the filters or raise the size.")
         else:
-            head = sel_rows.head(SAMPLE_ROWS)
-            cur = store.cursor()
-            try:
-                cur.register("_head", head)
-                docs = cur.execute("SELECT h.rank, h.epoch, d.id, d.source, d.label, d.n_words AS words, "
-                                   "left(d.text, 300) AS text FROM _head h JOIN docs d USING (id) ORDER BY h.rank").df()
-            finally:
-                cur.close()
+            docs = _head_docs(str(ws.root), store.signature, json.dumps(checked.to_dict(), sort_keys=True),
+                              sel_rows.head(SAMPLE_ROWS))
             if stats["epochs"] <= 1:
                 docs = docs.drop(columns=["epoch"])
             st.caption(f"The first {len(docs)} documents, in the selection's order")
@@ -330,7 +338,7 @@ st.dataframe(table.drop(columns=["recipe"]), hide_index=True, width="stretch", k
                             "tokens": st.column_config.NumberColumn("words", format="localized"),
                             "pool": st.column_config.NumberColumn(format="localized")})
 pick = st.selectbox("Selection", table["name"].tolist(), key="sel_pick")
-meta, rows = load_selection(ws, pick)
+meta, ids_head = read_json(selection_paths(ws, pick)[0]) or {}, first_ids(ws, pick, 5)
 a, b = st.columns([3, 2])
 with a:
     st.caption(f"Created {meta.get('created', '?')} · {meta.get('count', 0):,} rows · "
@@ -349,5 +357,4 @@ with b:
         delete_selection(ws, pick)
         st.session_state.pop("sel_del_confirm", None)
         st.rerun()
-    ids_head = rows.head(5)["id"].tolist()
-    st.caption("First ids: " + ", ".join(ids_head) + (" …" if len(rows) > 5 else ""))
+    st.caption("First ids: " + ", ".join(ids_head) + (" …" if int(meta.get("count") or 0) > 5 else ""))

@@ -40,3 +40,23 @@ def test_recipe_for_display_shortens_long_id_lists():
     assert recipe["filters"]["ids"] is ids  # the recipe itself is not changed
     few = {"strategy": "all", "filters": {"ids": ["a", "b"]}}
     assert recipe_for_display(few) == few and recipe_for_display(None) == {}
+
+
+def test_first_ids_follow_the_rank(make_ws, tmp_path):
+    import pyarrow as pa
+    import pytest
+
+    from core.errors import WinnowError
+    from core.select import first_ids, load_selection, save_selection, selection_paths
+    from core.workspace import write_parquet
+
+    ws = make_select_ws(make_ws, tmp_path)
+    save_selection(ws, "ordered", {"strategy": "random", "size": 30, "seed": 4, "order": {"by": "toy__quality"}})
+    _, rows = load_selection(ws, "ordered")
+    assert first_ids(ws, "ordered", 5) == rows["id"].head(5).tolist()
+    # a file whose rows are not stored in rank order still gives the first ranks
+    write_parquet(pa.table({"id": ["c", "a", "b"], "rank": [2, 0, 1], "epoch": [0, 0, 0]}),
+                  selection_paths(ws, "ordered")[1])
+    assert first_ids(ws, "ordered", 2) == ["a", "b"] and first_ids(ws, "ordered", 10) == ["a", "b", "c"]
+    with pytest.raises(WinnowError, match="no selection named 'nope'"):
+        first_ids(ws, "nope")
