@@ -2,8 +2,8 @@
 
 - `docs`: all document parts (id, text, source, label, meta, n_chars, n_words, sha1).
 - `scores`: one row per document id with every signal column, named `<signal key>__<column>`, plus
-  the map's `map__x`, `map__y`, `map__cluster` when a map exists. It is materialised in memory
-  (numbers and short strings only, never the text) so a slider query scans no Parquet and joins nothing.
+  the map's `map__x`, `map__y`, `map__cluster` when a map exists. It is materialised (numbers and short
+  strings only, never the text) so a slider query scans no Parquet and joins nothing.
 
 `refresh()` rebuilds what changed; it is cheap when nothing did. Every query runs on its own cursor,
 so several Streamlit sessions can share one Store.
@@ -17,7 +17,13 @@ app, or a CLI command does not rebuild it. A new or rewritten signal file change
 built again, written to a temporary name and renamed into place (readers never see half a file), and
 older caches are removed. A cache file that cannot be read (damaged, another DuckDB version) is
 deleted and rebuilt; a workspace that cannot be written, or one of fewer than CACHE_MIN_DOCS documents
-(built in a fraction of a second), keeps the table in memory only.
+(built in a fraction of a second), keeps the table in memory only. The app's Store
+(`background_cache=True`) serves a table it had to join from memory at once and writes the file in a
+background thread, then moves the view to it.
+
+Figures that read every row or every text (Overview's counts and histograms, slider ranges, the Map's
+sample texts) go through `memo()`: computed once per state of the files they depend on (the documents,
+one score source, or everything), shared by every session, and kept in `.cache/` as JSON or Parquet.
 """
 
 from __future__ import annotations
