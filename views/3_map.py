@@ -7,6 +7,7 @@ jobs; this page only reads `maps/` and the Store, so a rerun never computes a pr
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 
@@ -166,9 +167,14 @@ def cluster_samples() -> pd.DataFrame:
     return df[["cluster", "id", "source", "snippet"]].rename(columns={"snippet": "text"}).reset_index(drop=True)
 
 
-def filter_points(ids: list[str], limit: int) -> pd.DataFrame:
-    """Up to `limit` points of the map filter (drawn over the density image of a large map)."""
-    return store.df(_points_query("id IN (SELECT unnest(?::VARCHAR[]))"), [list(ids), int(limit)])
+@st.cache_data(show_spinner=False, max_entries=4)
+def filter_points(root: str, signature: tuple, digest: str, _ids: list[str], limit: int) -> pd.DataFrame:
+    """Up to `limit` points of the map filter (drawn over the density image of a large map), with their
+    hover snippet. Reading their texts is a pass over the texts, so it is done once per filter (keyed by
+    a digest of its ids), not on every rerun."""
+    df = store.df(_points_query("id IN (SELECT unnest(?::VARCHAR[]))"), [list(_ids), int(limit)])
+    df["hover_snippet"] = [hover_text(s, 60, hover_lines) for s in df["snippet"]]
+    return df
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -264,8 +270,8 @@ mf = map_filter()
 points = drawn_points(root, sig, limit, hover_lines)
 sampled = len(points)
 if big and mf and highlight:  # the filter's own points, not only those that happen to be in the sample
-    extra = filter_points(mf["ids"], OVERLAY_SAMPLE)
-    extra["hover_snippet"] = [hover_text(s, 60, hover_lines) for s in extra["snippet"]]
+    digest = hashlib.sha1("\n".join(map(str, mf["ids"])).encode()).hexdigest()
+    extra = filter_points(root, sig, digest, mf["ids"], OVERLAY_SAMPLE)
     points = pd.concat([points, extra[~extra["id"].isin(points["id"])]], ignore_index=True)
 points = points.copy()
 names = {c: f"{int(c)} · {cluster_name.get(int(c), '?')}" for c in points["cluster"].dropna().unique()}
