@@ -116,6 +116,24 @@ def page_docs(store: Store, query: DocQuery, page: int = 0, page_size: int = 50,
     """
     where, params = query.where()
     offset, page_size = int(page) * int(page_size), int(page_size) + int(extra)
+    if query.ids is not None and not query.terms():
+        # Without keywords the page is chosen on the small columns first; then only its documents'
+        # texts are read (a literal id list reaches the Parquet scan as a filter). Joining every id of
+        # a map selection to the texts read the text of all of them: ~6 s per page for a 44,000-document
+        # cluster of a million documents, ~0.6 s this way.
+        order_src = "(SELECT unnest(?::VARCHAR[]) AS oid, generate_subscripts(?::VARCHAR[], 1) AS pos)"
+        picked = store.df(f"""
+            SELECT d.id, o.pos FROM (SELECT id, source, label, n_words FROM docs) d JOIN {order_src} o ON d.id = o.oid
+            WHERE {where} ORDER BY o.pos LIMIT ? OFFSET ?""", [list(query.ids), list(query.ids), *params, page_size, offset])
+        if picked.empty:
+            return pd.DataFrame(columns=["id", "source", "label", "words", "snippet"])
+        in_list = ", ".join("'" + str(i).replace("'", "''") + "'" for i in picked["id"])
+        rows = store.df(f"""
+            SELECT id, source, label, n_words AS words, {_snippet_sql('text')} AS snippet
+            FROM docs WHERE id IN ({in_list})""")
+        order = {doc_id: n for n, doc_id in enumerate(picked["id"])}
+        rows = rows.drop_duplicates("id")
+        return rows.iloc[rows["id"].map(order).argsort()].reset_index(drop=True)
     if query.ids is not None:
         order_src = "(SELECT unnest(?::VARCHAR[]) AS oid, generate_subscripts(?::VARCHAR[], 1) AS pos)"
         sql = f"""

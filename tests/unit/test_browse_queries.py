@@ -90,3 +90,20 @@ def test_page_docs_reads_extra_rows_past_the_page(make_ws):
     store = _store(make_ws)
     assert page_docs(store, DocQuery(), page=0, page_size=2, extra=1)["id"].tolist() == ["a", "b", "c"]
     assert page_docs(store, DocQuery(), page=1, page_size=2, extra=1)["id"].tolist() == ["c", "d"]
+
+
+def test_a_map_selection_pages_in_its_order_with_filters_and_quotes_in_ids(make_ws):
+    records = [{"id": f"n{i:02d}", "text": f"note {i} " * (1 + i % 5), "label": "odd" if i % 2 else "even"}
+               for i in range(40)] + [{"id": "it's", "text": "an id with a quote", "label": "odd"}]
+    store = Store(make_ws(records, id_field="id", label_field="label", source="s"))
+    order = ["it's", *[f"n{i:02d}" for i in range(39, -1, -1)], "missing"]
+    pages = [page_docs(store, DocQuery(ids=order), p, 15) for p in range(3)]
+    assert [r for p in pages for r in p["id"]] == order[:-1]  # the selection's order, across pages
+    assert pages[0].columns.tolist() == ["id", "source", "label", "words", "snippet"]
+    assert pages[0].iloc[0]["snippet"] == "an id with a quote"
+    odd = page_docs(store, DocQuery(ids=order, labels=["odd"], min_words=3), 0, 50)
+    assert odd["id"].tolist() == [i for i in order[:-1] if i == "it's" or (int(i[1:]) % 2 and 2 * (1 + int(i[1:]) % 5) >= 3)]
+    assert page_docs(store, DocQuery(ids=["missing"]), 0, 10).empty
+    # with keywords (every word must occur in the text) the same order holds
+    assert page_docs(store, DocQuery(ids=order, keywords="note 3"), 0, 50)["id"].tolist() == \
+        [i for i in order if i.startswith("n") and "3" in i]
