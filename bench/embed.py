@@ -1,16 +1,18 @@
 """Benchmark: documents per second for the static model (default) and MiniLM, on the same documents.
 
-    python -m bench.embed [--n 20000] [--minilm-n 1000] [--seed 0] [--workspace WS]
+    python -m bench.embed [--n 20000] [--minilm-n 1000] [--seed 0] [--workspace WS ...] [--no-minilm]
 
 Documents come from packaged text (ShareGPT turns, BBC articles, stdlib functions; bench/_corpus.py),
 measured three ways, each labelled: the mix as it comes (median ~700 characters), the same
 documents cut to their first 50 words (the "~50-word documents" of the brief), and, with
-`--workspace`, the texts of a real workspace (e.g. the small demo: its own length mix).
+`--workspace` (once or more), the texts of real workspaces (e.g. the small demo: its own length mix;
+20,000 documents of the 1M scale corpus: `bench/make_corpus.py`'s varied windows).
 Both models run through `core.embed.embed_texts` in the job's batches, exactly as the embed job does
 (static: first 512 tokens; MiniLM: up to 4 chunks of 254 word pieces, mean-pooled), in this
-process, after the model is loaded (load time printed apart). The static model remembers each
-distinct word it has tokenised; that memory is emptied before every timed run, so every rate here
-is a cold start (one pass over documents never seen). MiniLM is slow on a CPU, so it runs on the
+process, after the model is loaded (load time and CPU printed apart). The static model remembers
+each distinct word it has tokenised; that memory is emptied before every timed run, so every rate
+here is a cold start (one pass over documents never seen); the words remembered at the end are
+printed too. MiniLM is slow on a CPU, so it runs on the
 first `--minilm-n` documents and the static model runs on those same documents too: the ratio
 compares like with like. Static rates are printed with the tokenizer on one thread and on every
 core (the embed job's setting). Target: static >= 5,000 docs/s. The load average is printed
@@ -63,9 +65,11 @@ def _static_both(label: str, texts: list[str]) -> float:
     os.environ["TOKENIZERS_PARALLELISM"] = "true"  # as in the embed job: the tokenizer uses every core
     par, par_cpu, par_s = _rate(texts, "static")
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    print(f"  static, one thread:      {one:8,.0f} docs/s wall ({one_cpu:,.0f} per CPU-second), {one_s:.1f}s")
+    print(f"  static, one thread:      {one:8,.0f} docs/s wall ({one_cpu:,.0f} per CPU-second), {one_s:.1f}s, "
+          f"{len(texts) / one_cpu:.1f} CPU-s; "
+          f"{len(_load_model('static').index):,} words remembered")
     print(f"  static, tokenizer on all {os.cpu_count()} CPUs (the embed job's setting): {par:8,.0f} docs/s wall "
-          f"({par_cpu:,.0f} per CPU-second), {par_s:.1f}s  [{'meets' if par >= TARGET else 'below'} the "
+          f"({par_cpu:,.0f} per CPU-second), {par_s:.1f}s, {len(texts) / par_cpu:.1f} CPU-s  [{'meets' if par >= TARGET else 'below'} the "
           f"{TARGET:,} target]")
     return par
 
@@ -87,22 +91,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20_000, help="documents for the static model")
     parser.add_argument("--minilm-n", type=int, default=1_000, help="documents for MiniLM (and the ratio)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workspace", help="also measure on this workspace's texts (e.g. the small demo)")
+    parser.add_argument("--workspace", action="append", default=[],
+                        help="also measure on this workspace's texts (e.g. the small demo); may be repeated")
+    parser.add_argument("--no-minilm", action="store_true", help="skip MiniLM (and the ratio)")
     args = parser.parse_args(argv)
 
     docs = documents(args.n, seed=args.seed)
     print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
-    for model in ("static", "minilm"):
-        started = time.perf_counter()
+    for model in ("static",) if args.no_minilm else ("static", "minilm"):
+        started, cpu = time.perf_counter(), time.process_time()
         _load_model(model)
-        print(f"{model}: model loaded in {time.perf_counter() - started:.1f}s")
+        print(f"{model}: model loaded in {time.perf_counter() - started:.1f}s ({time.process_time() - cpu:.1f} CPU-s)")
         embed_texts(docs[:8], model)  # warm up
 
     _static_both("bench mix, as it comes", docs)
     fifty = [" ".join(d.split()[:50]) for d in docs if len(d.split()) >= 50]
     _static_both("~50-word documents: the same mix cut to its first 50 words", fifty)
-    if args.workspace:
-        _static_both(f"workspace {args.workspace}: its own length mix", _workspace_texts(args.workspace))
+    for path in args.workspace:
+        _static_both(f"workspace {path}: its own length mix", _workspace_texts(path))
+    if args.no_minilm:
+        print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        return 0
 
     subset = docs[: args.minilm_n]
     static_sub, static_sub_cpu, _ = _rate(subset, "static")

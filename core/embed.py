@@ -32,6 +32,7 @@ import re
 import threading
 import time
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -41,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.errors import WinnowError
@@ -345,8 +347,6 @@ class _StaticEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """float64 means of the token vectors (not normalised), one row per text."""
-        import pyarrow.compute as pc
-
         n = len(texts)
         cut_texts = [t[: self.max_chars] for t in texts]
         # the words, split in Arrow: its whitespace is Python's str.split()'s (a test checks every code
@@ -484,42 +484,70 @@ class EmbeddingCache:
     def shards(self) -> list[Path]:
         return sorted(self.folder.glob("shard-*.npz"))
 
-    def load(self) -> tuple[dict[str, int], np.ndarray]:
-        """(sha1 -> row, vectors) over every shard; a shard that cannot be read is ignored (recomputed)."""
+    def read(self) -> tuple[pa.Array, np.ndarray]:
+        """(sha1s as a binary Arrow array, vectors in the same order) over every shard, without a
+        Python object per key, the vectors read into one array (no second copy); a shard that cannot
+        be read is ignored (recomputed). A key may come twice (with the same vector)."""
         keys: list[np.ndarray] = []
-        vecs: list[np.ndarray] = []
+        good: list[tuple[Path, np.ndarray | None]] = []
         for path in self.shards():
             try:
                 with np.load(path) as z:
                     k, v = z["sha1"], z["vectors"]
-            except (OSError, ValueError, KeyError, EOFError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue
-            if v.ndim == 2 and v.shape[1] == self.dim and len(k) == len(v):
-                keys.append(k)
-                vecs.append(v.astype(np.float32, copy=False))
-        if not keys:
-            return {}, np.zeros((0, self.dim), dtype=np.float32)
-        all_keys = np.concatenate(keys).astype(str).tolist()
-        index = {k: i for i, k in enumerate(all_keys)}  # a key seen twice: the later row wins (same vector)
-        return index, np.concatenate(vecs)
+            if v.ndim == 2 and v.shape[1] == self.dim and len(k) == len(v) and k.dtype.kind == "S":
+                keys.append(np.asarray(k, dtype="S40"))
+                good.append((path, v if len(good) == 0 else None))  # the first kept: one shard is common
+        flat = np.concatenate(keys) if keys else np.zeros(0, dtype="S40")
+        arrow = pa.array(flat, pa.binary(40)).cast(pa.binary())
+        if len(good) == 1:
+            return arrow, np.asarray(good[0][1], dtype=np.float32)
+        vectors = np.zeros((len(flat), self.dim), dtype=np.float32)
+        at = 0
+        for (path, _), k in zip(good, keys, strict=True):
+            with np.load(path) as z:
+                vectors[at:at + len(k)] = z["vectors"]
+            at += len(k)
+        return arrow, vectors
 
-    def save(self, sha1s: Sequence[str], vectors: np.ndarray) -> Path:
+    def load(self) -> tuple[dict[str, int], np.ndarray]:
+        """(sha1 -> row, vectors) over every shard; a shard that cannot be read is ignored (recomputed)."""
+        keys, vectors = self.read()
+        index = {k.decode(): i for i, k in enumerate(keys.to_pylist())}  # a key seen twice: the later row wins
+        return index, vectors
+
+    def save(self, sha1s: Sequence[str] | np.ndarray, vectors: np.ndarray) -> Path:
         path = self.folder / f"shard-{time.time_ns():020d}-{os.getpid()}.npz"
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, sha1=np.asarray(sha1s, dtype="S40"), vectors=np.asarray(vectors, dtype=np.float32))
         return path
 
-    def compact(self) -> None:
-        """Merge many small shards into one (the merged file is written before the parts go)."""
+    def compact(self, read: tuple[pa.Array, np.ndarray] | None = None) -> None:
+        """Merge many small shards into one (the merged file is written before the parts go).
+        `read`: what `read()` returned, if the caller has it already."""
         shards = self.shards()
         if len(shards) <= COMPACT_SHARDS:
             return
-        index, vectors = self.load()
-        keys = np.asarray(list(index.keys()), dtype="S40")
-        rows = np.fromiter(index.values(), dtype=np.int64, count=len(index))
-        self.save(keys, vectors[rows])
+        keys, vectors = read or self.read()
+        once = _first_rows(keys)
+        if len(once) == len(keys):  # no key twice: written as it is (np.savez writes in pieces, no copy)
+            self.save(_as_s40(keys), vectors)
+        else:
+            self.save(_as_s40(keys.take(pa.array(once))), vectors[once])
         for p in shards:
             p.unlink(missing_ok=True)
+
+
+def _as_s40(keys: pa.Array) -> np.ndarray:
+    """Binary sha1s (40 bytes each) as a numpy S40 array, without Python objects."""
+    fixed = keys.cast(pa.binary(40))
+    return np.frombuffer(fixed.buffers()[1], dtype="S40", count=len(fixed), offset=fixed.offset * 40)
+
+
+def _first_rows(keys: pa.Array) -> np.ndarray:
+    """Positions of the first occurrence of each distinct key, in order."""
+    return np.sort(np.unique(keys.dictionary_encode().indices.to_numpy(), return_index=True)[1])
 
 
 # -- a workspace's embeddings ---------------------------------------------------------------------
@@ -536,33 +564,47 @@ def available_models(ws: Workspace) -> list[str]:
 
 def _doc_keys(ws: Workspace) -> tuple[list[str], list[str]]:
     """(ids, sha1s) of every document in workspace order (no text is read)."""
-    ids: list[str] = []
-    sha1s: list[str] = []
-    for part in ws.doc_files():
-        t = pq.read_table(part, columns=["id", "sha1"])
-        ids.extend(t.column("id").to_pylist())
-        sha1s.extend(t.column("sha1").to_pylist())
-    return [str(i) for i in ids], [str(s) for s in sha1s]
+    t = _doc_key_table(ws)
+    return t.column("id").to_pylist(), t.column("sha1").to_pylist()
 
 
-def _missing_texts(ws: Workspace, wanted: set[str], batch_size: int) -> Iterator[tuple[list[str], list[str]]]:
-    """Yield (sha1s, texts) batches of documents whose sha1 is in `wanted` (each sha1 once), in doc order."""
-    seen: set[str] = set()
+def _doc_key_table(ws: Workspace) -> pa.Table:
+    """(id, sha1) of every document in workspace order, as strings (no text is read)."""
+    parts = [pq.read_table(part, columns=["id", "sha1"]) for part in ws.doc_files()]
+    if not parts:
+        return pa.table({"id": pa.array([], pa.string()), "sha1": pa.array([], pa.string())})
+    ids = pa.chunked_array([p.column("id").cast(pa.string()) for p in parts], pa.string())
+    sha1 = pa.chunked_array([p.column("sha1").cast(pa.string()) for p in parts], pa.string())
+    return pa.table({"id": ids.combine_chunks(), "sha1": sha1.combine_chunks()})
+
+
+def _missing_texts(ws: Workspace, todo: np.ndarray, batch_size: int) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+    """Yield (sha1s, texts, document positions) batches of the documents marked in `todo` (a bool per
+    document in workspace order), in document order; only those texts become Python strings."""
     sha_batch: list[str] = []
     text_batch: list[str] = []
+    rows: list[np.ndarray] = []
+    offset = 0
     for part in ws.doc_files():
         pf = pq.ParquetFile(part)
         for rb in pf.iter_batches(batch_size=8192, columns=["sha1", "text"]):
-            for sha, text in zip(rb.column(0).to_pylist(), rb.column(1).to_pylist(), strict=True):
-                if sha in wanted and sha not in seen:
-                    seen.add(sha)
-                    sha_batch.append(sha)
-                    text_batch.append(text or "")
+            pick = np.flatnonzero(todo[offset:offset + rb.num_rows])
+            if len(pick):
+                chosen = rb.take(pa.array(pick))
+                shas, texts = chosen.column(0).to_pylist(), chosen.column(1).to_pylist()
+                i = 0
+                while i < len(pick):  # top up the batch, yield it when full
+                    j = i + batch_size - len(sha_batch)
+                    sha_batch.extend(shas[i:j])
+                    text_batch.extend(t or "" for t in texts[i:j])
+                    rows.append(pick[i:j] + offset)
+                    i = j
                     if len(sha_batch) >= batch_size:
-                        yield sha_batch, text_batch
-                        sha_batch, text_batch = [], []
+                        yield sha_batch, text_batch, np.concatenate(rows)
+                        sha_batch, text_batch, rows = [], [], []
+            offset += rb.num_rows
     if sha_batch:
-        yield sha_batch, text_batch
+        yield sha_batch, text_batch, np.concatenate(rows)
 
 
 @dataclass
@@ -588,7 +630,9 @@ def compute_embeddings(
     Progress counts documents (cached ones count as done at once). Each finished batch is saved
     before progress is reported, so a Cancelled raised by `progress` (or a kill) loses no finished
     work. `embed_fn` replaces the model (tests use it to count what is computed); `stage` is told
-    what is happening ("loading the model", "embedding", "writing").
+    what is happening ("loading the model", "embedding", "writing"). Document keys and cache keys
+    stay in Arrow and numpy (no Python string per document), so 1M documents cost little memory
+    beyond their vectors.
     """
     started = time.monotonic()
     spec = model_spec(model)
@@ -598,44 +642,52 @@ def compute_embeddings(
     batch_size = spec.default_batch_size if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise WinnowError(f"--batch-size must be at least 1 (got {batch_size})")
-    ids, sha1s = _doc_keys(ws)
-    total = len(ids)
+    keys = _doc_key_table(ws)
+    total = keys.num_rows
+    sha1 = keys.column("sha1").combine_chunks().cast(pa.binary())
     cache = EmbeddingCache(cache_dir(ws, model), spec.dim)
-    index, _ = cache.load()
-    # documents per missing text (several documents may share one text)
-    counts: dict[str, int] = {}
-    for s in sha1s:
-        if s not in index:
-            counts[s] = counts.get(s, 0) + 1
-    done = total - sum(counts.values())
-    cached = done
+    missing = pc.is_null(pc.index_in(sha1, value_set=cache.read()[0])).to_numpy(zero_copy_only=False)
+    codes = sha1.dictionary_encode().indices.to_numpy()  # one code per distinct text, 0, 1, ...
+    docs_per_text = np.bincount(codes)
+    first = np.unique(codes, return_index=True)[1]  # each text's first document
+    todo = np.zeros(total, dtype=bool)  # the first document of each text not cached
+    todo[first[np.unique(codes[missing])]] = True
+    done = cached = total - int(missing.sum())
     progress(done, total)
     computed = 0
-    if counts:
+    if todo.any():
         if embed_fn is None:
             say(f"loading the {model} model")
             _load_model(model)
         fn = embed_fn or (lambda texts: embed_texts(texts, model, batch_size))
         say(f"embedding with {model}")
-        for batch_sha, batch_text in _missing_texts(ws, set(counts), batch_size):
+        for batch_sha, batch_text, rows in _missing_texts(ws, todo, batch_size):
             vectors = np.asarray(fn(batch_text), dtype=np.float32)
             if vectors.shape != (len(batch_text), spec.dim):
                 raise RuntimeError(f"embedder returned {vectors.shape} for {len(batch_text)} texts")
             cache.save(batch_sha, vectors)
             computed += len(batch_sha)
-            done += sum(counts[s] for s in batch_sha)
+            done += int(docs_per_text[codes[rows]].sum())
             progress(done, total)
-        cache.compact()
-        index, vectors_all = cache.load()
-    else:
-        index, vectors_all = cache.load()
+    if embed_fn is None and model == "static" and computed:
+        _load_model(model).reset()  # the words remembered: not needed to write
     say("writing")
-    rows = np.fromiter((index[s] for s in sha1s), dtype=np.int64, count=total)
-    matrix = _normalise(vectors_all[rows])
+    read = cache.read()
+    cache.compact(read)
+    cached_keys, vectors_all = read
+    rows = pc.index_in(sha1, value_set=cached_keys)
+    if rows.null_count:
+        raise RuntimeError(f"{rows.null_count} documents have no vector in the cache {cache.folder}")
+    rows = rows.to_numpy()
+    del read, cached_keys
     npy, ids_path, sidecar = embedding_paths(ws, model)
-    write_parquet(pa.table({"id": pa.array(ids, pa.string()), "sha1": pa.array(sha1s, pa.string())}), ids_path)
-    with atomic_path(npy) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, matrix)
+    write_parquet(keys.select(["id", "sha1"]), ids_path)
+    with atomic_path(npy) as tmp, open(tmp, "wb") as fh:  # np.save's format, written in pieces (no second matrix)
+        np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                                                  "fortran_order": False, "shape": (total, spec.dim)})
+        for start in range(0, total, 65_536):
+            fh.write(_normalise(vectors_all[rows[start:start + 65_536]]).tobytes())
+    del vectors_all
     seconds = time.monotonic() - started
     write_json({
         "model": model, "package": spec.package, "package_version": model_version(model), "dim": spec.dim,

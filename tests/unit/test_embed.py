@@ -154,3 +154,29 @@ def test_minilm_chunks_and_pools_long_documents():
     # the whole document is the length-weighted mean of its chunks: close to both halves,
     # where truncation would keep only the first one
     assert x[2] @ x[1] > 0.5 and abs(x[2] @ x[0] - x[2] @ x[1]) < 0.3
+
+
+def test_many_shards_are_merged_into_one_and_give_the_same_vectors(make_ws, monkeypatch):
+    import core.embed as embed_module
+
+    monkeypatch.setattr(embed_module, "COMPACT_SHARDS", 3)
+    records = RECORDS + [{"id": "dup", "text": RECORDS[0]["text"]}]  # one text in two documents
+    ws = make_ws(records, id_field="id")
+    counting = CountingEmbedder()
+    result = compute_embeddings(ws, batch_size=3, embed_fn=counting)
+    assert result.computed == len(counting.texts) == 40  # the shared text embedded once
+    shards = sorted(cache_dir(ws, "static").glob("shard-*.npz"))
+    assert len(shards) == 1
+    ids, x = load_embeddings(ws)
+    assert ids == [r["id"] for r in records]
+    assert np.allclose(x, embed_texts([r["text"] for r in records]), atol=1e-6)
+    # a shard saved twice (a batch redone after a crash) is merged without its copies
+    cache = embed_module.EmbeddingCache(cache_dir(ws, "static"), 64)
+    keys, vectors = cache.read()
+    for _ in range(4):
+        cache.save(embed_module._as_s40(keys), vectors)
+    again = CountingEmbedder()
+    compute_embeddings(ws, embed_fn=again)
+    assert again.texts == [] and len(list(cache_dir(ws, "static").glob("shard-*.npz"))) == 1
+    assert len(cache.read()[0]) == 40
+    assert np.array_equal(load_embeddings(ws)[1], x)
