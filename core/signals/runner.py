@@ -24,7 +24,7 @@ from core.progress import Progress, no_progress
 from core.signals import get
 from core.signals.base import BatchSignal, CorpusSignal, Signal
 from core.signals.context import SignalContext
-from core.workspace import Workspace, read_json, write_json, write_parquet
+from core.workspace import Workspace, content_digest, read_json, write_json, write_parquet
 
 _ARROW = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "str": pa.string()}
 PARALLEL_MIN_DOCS = 20_000
@@ -51,12 +51,12 @@ def _reference_fingerprint(ws: Workspace, kind: str, name: str | None) -> str | 
     if not name:
         return None
     p = ws.dir(kind) / f"{name}.parquet"
-    return f"{p.stat().st_size}:{p.stat().st_mtime_ns}" if p.exists() else None
+    return content_digest(p) if p.exists() else None
 
 
 def _embeddings_fingerprint(ws: Workspace) -> str:
     files = sorted(ws.dir("embeddings").glob("*.npy"))
-    return "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return "|".join(f"{p.name}:{content_digest(p)}" for p in files)
 
 
 def inputs_fingerprint(ws: Workspace, sig: Signal, target: str | None, benchmark: str | None) -> dict[str, Any]:

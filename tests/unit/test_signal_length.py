@@ -41,3 +41,28 @@ def test_a_signal_recomputes_only_when_parameters_or_documents_change(make_ws, t
     grown = run_signal(ws, "gopher_quality", {"min_doc_words": 5})
     assert not grown.skipped and grown.summary["rows"] == 3
     assert run_signal(ws, "gopher_quality", {"min_doc_words": 5}, force=True).skipped is False
+
+
+def test_a_copied_workspace_keeps_its_signals_and_a_rewritten_part_does_not(make_ws, tmp_path):
+    """The documents' fingerprint is their content, not file times: `cp -r` (new mtimes) recomputes
+    nothing, while a part rewritten with other text is noticed."""
+    import os
+    import shutil
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from core.workspace import Workspace
+
+    ws = make_ws([{"text": "The first document of the set."}, {"text": "A second one, with more words."}])
+    assert not run_signal(ws, "gopher_quality").skipped
+    copy = Workspace(shutil.copytree(ws.root, tmp_path / "copy"))  # copytree sets new mtimes on the parts
+    part = copy.doc_files()[0]
+    os.utime(part, ns=(1, 1))
+    assert copy.fingerprint() == ws.fingerprint()
+    assert run_signal(copy, "gopher_quality").skipped
+    table = pq.read_table(part)
+    edited = table.set_column(1, "text", pc.replace_substring(table.column("text"), "first", "fir5t"))
+    pq.write_table(edited.set_column(7, "sha1", pc.replace_substring(table.column("sha1"), "a", "b")), part)
+    assert copy.fingerprint() != ws.fingerprint()
+    assert not run_signal(copy, "gopher_quality").skipped
