@@ -271,9 +271,12 @@ with preview:
             sel_rows = None
     if sel_rows is not None:
         m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Documents", f"{stats['count']:,}")
+        # a million does not fit a quarter of the preview: 1.0M, with the exact number in the help
+        m1.metric("Documents", f"{stats['count']:,}" if stats["count"] < 1_000_000 else _compact(stats["count"]),
+                  help=f"{stats['count']:,} documents")
         m2.metric("Words", _compact(stats["tokens"]), help=f"{stats['tokens']:,} whitespace words")
-        m3.metric("Pool", f"{pool:,}", help="documents passing the filters")
+        m3.metric("Pool", f"{pool:,}" if pool < 1_000_000 else _compact(pool),
+                  help=f"{pool:,} documents passing the filters")
         m4.metric("Of the pool", f"{stats['unique'] / pool:.0%}" if pool else "—")
         if stats["epochs"] > 1:
             st.caption(f"RS2: {stats['epochs']} epochs of {stats['count'] // stats['epochs']:,} documents; "
