@@ -16,9 +16,9 @@ memory of the process and its workers (sampled every 0.2 s), and the largest sin
 8. select: `python -m core select` a recipe (>= 50 words, one per MinHash group, a 50% random sample);
 9. export: `python -m core export` of that selection as Parquet;
 10. app: `streamlit run app.py -- --workspace W` (tests/browser/conftest.AppServer), every page opened in
-    Chromium (Playwright) one after the other: each page's open time (navigation until Streamlit has
-    finished the script; target <= 3 s), and the server's resident memory (VmRSS sampled every 0.2 s,
-    VmHWM at the end; target <= 4 GB).
+    Chromium (Playwright) one after the other: each page's open time (navigation until the server reports
+    the page's script finished, `tools.pagetime`; target <= 3 s) and until its charts are drawn, and the
+    server's resident memory (VmRSS sampled every 0.2 s, VmHWM at the end; target <= 4 GB).
 The load average is printed beside each step: on a shared machine the seconds are upper bounds.
 Ends with the table (Markdown, for the README) and one JSON line.
 """
@@ -157,9 +157,13 @@ def _proc_status(pid: int, key: str) -> int:
 
 
 def app_step(workspace: Path) -> dict:
+    """Every page opened in Chromium, timed until the server reports the page's script finished
+    (`tools.pagetime`: a "Running..." status appears only after half a second, so waiting for it to go
+    away times the title, not the page), and the server's resident memory."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer, wait_for_app
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer
+    from tools.pagetime import ScriptWatch, time_page
 
     server = AppServer(workspace)
     pid = server.proc.pid
@@ -174,39 +178,32 @@ def app_step(workspace: Path) -> dict:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     opens: dict[str, float] = {}
+    drawn: dict[str, float] = {}
     errors: dict[str, str] = {}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+            watch = ScriptWatch(pg)
             # The server's first page (the default, Overview) opens the workspace's store (the scores
-            # table built from every signal file) once for all sessions: timed on its own.
-            t0 = time.perf_counter()
-            pg.goto(f"{server.url}/overview")
-            pg.get_by_role("heading", name="Overview").first.wait_for(timeout=300_000)
-            wait_for_app(pg)
-            cold = round(time.perf_counter() - t0, 2)
+            # table from every signal file, or its cache) once for all sessions: timed on its own.
+            cold = time_page(pg, watch, f"{server.url}/")["script"]
             print(f"    first open (cold: store, caches) {cold:6.2f} s  server RSS {_proc_status(pid, 'VmRSS'):,} MB",
                   flush=True)
             for slug in PAGES:
-                t0 = time.perf_counter()
-                pg.goto(f"{server.url}/{slug}")
-                # the page's own title, then no "Running..." status: the script has finished
-                pg.get_by_role("heading", name=slug.capitalize()).first.wait_for(timeout=120_000)
-                wait_for_app(pg)
-                opens[slug] = round(time.perf_counter() - t0, 2)
-                exc = pg.locator("[data-testid='stException']")
-                if exc.count():
-                    errors[slug] = exc.first.inner_text()[:300]
-                print(f"    page {slug:<9} {opens[slug]:6.2f} s  server RSS {_proc_status(pid, 'VmRSS'):,} MB"
-                      + ("  EXCEPTION" if slug in errors else ""), flush=True)
+                res = time_page(pg, watch, f"{server.url}/{slug}")
+                opens[slug], drawn[slug] = res["script"], res["drawn"]
+                if res["error"]:
+                    errors[slug] = res["error"]
+                print(f"    page {slug:<9} {opens[slug]:6.2f} s (charts drawn {drawn[slug]:.2f} s)  server RSS "
+                      f"{_proc_status(pid, 'VmRSS'):,} MB" + ("  EXCEPTION" if slug in errors else ""), flush=True)
             browser.close()
         hwm = _proc_status(pid, "VmHWM")
     finally:
         stop.set()
         sampler.join()
         server.stop()
-    return {"cold_s": cold, "pages": opens, "errors": errors, "rss_peak_mb": max(peak["rss"], hwm)}
+    return {"cold_s": cold, "pages": opens, "drawn": drawn, "errors": errors, "rss_peak_mb": max(peak["rss"], hwm)}
 
 
 # -- the journey -------------------------------------------------------------------------------
