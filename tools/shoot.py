@@ -7,15 +7,14 @@ Writes OUT_PREFIX-PAGE.png (full page) for each page slug, after the app has fin
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer, wait_for_app
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer
+from tools.pagetime import ScriptWatch, time_page
 
 
 def main(argv: list[str]) -> int:
@@ -29,23 +28,11 @@ def main(argv: list[str]) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": int(os.environ.get("WINNOW_SHOOT_HEIGHT", "1000"))})
             page.set_default_timeout(120_000)
+            watch = ScriptWatch(page)
             for slug in slugs:
-                page.goto(f"{server.url}/{'' if slug == 'overview' else slug}")
-                wait_for_app(page)
-                # a cold server has not started the script yet when the status check first passes:
-                # wait for the page's first element (its title, or an error), then for the run to end
-                page.wait_for_selector("[data-testid='stMain'] :is(h1, [data-testid='stException'], "
-                                       "[data-testid='stAlert'])", timeout=120_000)
-                wait_for_app(page)
-                with contextlib.suppress(PlaywrightTimeout):  # Plotly's code loads lazily on a cold server
-                    page.wait_for_function(
-                        "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
-                        ".every(c => c.querySelector('.main-svg'))", timeout=60_000)
-                # let every Plotly chart finish drawing (slow on a loaded machine)
-                page.wait_for_function(
-                    "() => !document.querySelector('[data-testid=stSkeleton]') && "
-                    "[...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
-                    ".every(c => c.querySelector('.main-svg'))", timeout=120_000)
+                # until the server says the page's script finished and its charts are drawn (`tools.pagetime`;
+                # the "Running..." status shows only after half a second, so its absence proves nothing)
+                time_page(page, watch, f"{server.url}/{'' if slug == 'overview' else slug}", timeout_s=300)
                 page.wait_for_timeout(int(os.environ.get("WINNOW_SHOOT_SETTLE_MS", "1000")))
                 out = f"{prefix}-{slug}.png"
                 page.screenshot(path=out, full_page=True)
