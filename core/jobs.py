@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -227,4 +227,20 @@ def run_as_job(ws: Workspace, kind: str, job_id: str | None, argv: list[str], qu
         raise
     else:
         if reporter.state["status"] == "running":
+            if kind in CHANGES_SCORES:
+                _prepare_store(ws, reporter)
             reporter.finish("done")
+
+
+CHANGES_SCORES = frozenset({"ingest", "score", "map"})  # jobs whose files the app's scores table joins
+
+
+def _prepare_store(ws: Workspace, reporter: JobReporter) -> None:
+    """Join the app's scores table (and write its cache file, for a large workspace) before the job
+    says it is done, so the first page opened afterwards finds it ready (about 9 s at 1M documents
+    that the user would otherwise wait for). A failure here only means the app joins it itself."""
+    from core.store import Store
+
+    reporter.stage("preparing the app's tables")
+    with suppress(Exception):  # never fail a finished job over a cache
+        Store(ws).close()

@@ -233,3 +233,19 @@ def test_the_app_serves_a_new_table_from_memory_and_writes_the_cache_in_the_back
     assert app.scores_source == "built"
     assert any(c.startswith("c4__") for c in app.score_columns)
     assert Store(ws).scores_source == "cache"
+
+
+def test_a_job_that_changes_scores_leaves_the_apps_table_ready(make_ws, cached, monkeypatch):
+    """A score job joins the scores table (and writes its cache) before it says done, so the first page
+    opened afterwards does not wait for the join; a job that changes nothing the table joins does not."""
+    from core.jobs import read_job, run_as_job
+
+    ws = make_ws(RECORDS, id_field="id")
+    with run_as_job(ws, "score", "job-1", ["score", "length"], quiet=True) as job:
+        run_signal(ws, "length", progress=job)
+    assert len(_caches(ws)) == 1 and read_job(ws, "job-1")["status"] == "done"
+    monkeypatch.setattr(Store, "_scores_query", lambda *a: pytest.fail("the scores table was rebuilt"))
+    assert Store(ws).scores_source == "cache"
+    with run_as_job(ws, "export", "job-2", ["export"], quiet=True):
+        pass
+    assert read_job(ws, "job-2")["stage"] is None
