@@ -197,6 +197,8 @@ class JobReporter:
             write_json(self.state, self.path)
 
     def finish(self, status: str, error: str | None = None, result: Any = None) -> None:
+        if status == "done" and self.state["kind"] in CHANGES_SCORES and self.state["status"] == "running":
+            _prepare_store(self.ws, self)
         self.state.update(status=status, error=error, ended=time.strftime("%Y-%m-%d %H:%M:%S"))
         if result is not None:
             self.state["result"] = result
@@ -227,8 +229,6 @@ def run_as_job(ws: Workspace, kind: str, job_id: str | None, argv: list[str], qu
         raise
     else:
         if reporter.state["status"] == "running":
-            if kind in CHANGES_SCORES:
-                _prepare_store(ws, reporter)
             reporter.finish("done")
 
 

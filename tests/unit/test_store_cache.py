@@ -243,6 +243,7 @@ def test_a_job_that_changes_scores_leaves_the_apps_table_ready(make_ws, cached, 
     ws = make_ws(RECORDS, id_field="id")
     with run_as_job(ws, "score", "job-1", ["score", "length"], quiet=True) as job:
         run_signal(ws, "length", progress=job)
+        job.finish("done", result={"length": "computed"})  # as `python -m core score` does
     assert len(_caches(ws)) == 1 and read_job(ws, "job-1")["status"] == "done"
     monkeypatch.setattr(Store, "_scores_query", lambda *a: pytest.fail("the scores table was rebuilt"))
     assert Store(ws).scores_source == "cache"
