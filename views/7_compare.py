@@ -422,7 +422,10 @@ else:
                                    marker={"size": 3, "color": BACKGROUND}, showlegend=False), row=r, col=c)
         mine = pts[pts["selection"] == name]
         fig.add_trace(go.Scattergl(x=mine["x"], y=mine["y"], mode="markers", name=name, showlegend=False,
-                                   marker={"size": 4, "color": colour[name], "opacity": 0.85}, text=[html.escape(str(i), quote=False) for i in mine["id"]],
+                                   # thousands of points: smaller and see-through, so the grey map shows between them
+                                   marker={"size": 4 if len(mine) < 2_000 else 3, "color": colour[name],
+                                           "opacity": 0.85 if len(mine) < 2_000 else 0.5},
+                                   text=[html.escape(str(i), quote=False) for i in mine["id"]],
                                    hovertemplate="%{text}<extra>" + name + "</extra>"), row=r, col=c)
         fig.update_xaxes(visible=False, row=r, col=c, **({"range": xr} if xr else {}))
         fig.update_yaxes(visible=False, row=r, col=c, **({"range": yr} if yr else {}))
