@@ -428,7 +428,7 @@ def test_the_bytes_check_counts_lines_across_pieces(monkeypatch):
     import core.jsonl_check as jc
 
     monkeypatch.setattr(jc, "TASK_BYTES", 37)  # many pieces, each ending inside a line
-    lines = [j({"text": f"line {i}", **({"k%d" % i: [i, "]"]} if i % 7 == 0 else {})}) for i in range(200)]
+    lines = [j({"text": f"line {i}", **({f"k{i}": [i, "]"]} if i % 7 == 0 else {})}) for i in range(200)]
     data = np.frombuffer(("\n".join(lines)).encode(), dtype=np.uint8)
     keys = {"text": jc.KIND_STRING}
     result = jc.check_jsonl(data, keys, "text")
