@@ -8,6 +8,7 @@ helpers in core/compare_view.py); this page only draws.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 
@@ -104,7 +105,13 @@ with st.expander("Recipes"):
 # -- cached figures (keyed by the files and the subsets' digest) ---------------------------------------
 @st.cache_data(show_spinner=False, max_entries=8)
 def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFrame:
-    return cmp.sizes(store, _subsets)
+    return _kept(f"sizes_{key}", lambda: cmp.sizes(store, _subsets))
+
+
+def _kept(name: str, build):
+    """A figure's table, also kept in the workspace's .cache (store.memo), so that a restarted app opens
+    Compare without reading the selections' documents again (1M documents: about 1 s of the first open)."""
+    return store.memo(f"compare_{name}", build, persist="parquet")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -121,7 +128,8 @@ def _coverage(root: str, signature: tuple, key: str, _subsets: list):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _score_values(root: str, signature: tuple, key: str, column: str, _subsets: list) -> pd.DataFrame:
-    return cmp.score_values(store, _subsets, column)
+    tag = hashlib.sha1(column.encode()).hexdigest()[:10]
+    return _kept(f"values_{tag}_{key}", lambda: cmp.score_values(store, _subsets, column))
 
 
 @st.cache_data(show_spinner="Comparing n-gram distributions with the target…", max_entries=8)
@@ -131,9 +139,11 @@ def _kl(root: str, signature: tuple, key: str, target: str, _subsets: list) -> p
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _map_points(root: str, signature: tuple, key: str, _subsets: list) -> tuple[pd.DataFrame, pd.DataFrame]:
-    everything = store.df('SELECT "map__x" AS x, "map__y" AS y FROM scores WHERE "map__x" IS NOT NULL '
-                          f"ORDER BY hash(id) LIMIT {MAP_BACKGROUND_POINTS}")
-    return everything, cmp.map_points(store, _subsets, per_selection=MAP_SELECTION_POINTS)
+    everything = _kept(f"mapgrey_{MAP_BACKGROUND_POINTS}", lambda: store.df(
+        'SELECT "map__x" AS x, "map__y" AS y FROM scores WHERE "map__x" IS NOT NULL '
+        f"ORDER BY hash(id) LIMIT {MAP_BACKGROUND_POINTS}"))
+    return everything, _kept(f"mappoints_{MAP_SELECTION_POINTS}_{key}",
+                             lambda: cmp.map_points(store, _subsets, per_selection=MAP_SELECTION_POINTS))
 
 
 root, sig = str(ws.root), store.signature

@@ -94,3 +94,22 @@ def test_export_opens_without_reading_text_or_zipping(demo, monkeypatch, queries
     assert at.get("download_button"), "no download button for a small export"
     assert zips == [], "the zip was made while the page opened (it is made when the button is pressed)"
     assert not [q for q in queries if TEXT.search(q)], "the page read text while opening"
+
+
+def test_a_restarted_app_draws_compare_from_the_kept_tables(demo, monkeypatch, queries):
+    """Compare's sizes, score values and map points are kept in the workspace's .cache: a new server
+    process (no Streamlit caches) shows the same numbers without computing them again."""
+    from core import store as store_mod
+
+    monkeypatch.setattr(store_mod, "CACHE_MIN_DOCS", 0)  # the demo counts as large: its figures are kept on disk
+    first = open_after_overview(demo, "7_compare", queries, monkeypatch)
+    sizes = [(m.label, m.value) for m in first.metric]
+    assert list((demo.root / ".cache").glob("compare_sizes_*.parquet"))
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    for name in ("sizes", "score_values", "map_points"):
+        monkeypatch.setattr(cmp, name, lambda *a, _n=name, **k: pytest.fail(f"{_n} was computed again"))
+    again = open_after_overview(demo, "7_compare", queries, monkeypatch)
+    assert [(m.label, m.value) for m in again.metric] == sizes
