@@ -745,7 +745,7 @@ def load_embeddings(ws: Workspace, model: str | None = None) -> tuple[list[str],
     meta = read_json(sidecar) or {}
     table = pq.read_table(ids_path)
     ids = [str(i) for i in table.column("id").to_pylist()]
-    if meta.get("docs") != fingerprint:
+    if meta.get("docs") != fingerprint and not ws.same_docs(meta.get("docs")):
         current_ids, current_sha1 = _doc_keys(ws)
         stored_sha1 = table.column("sha1").to_pylist() if "sha1" in table.column_names else None
         if current_ids != ids or (stored_sha1 is not None and stored_sha1 != current_sha1):

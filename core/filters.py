@@ -843,7 +843,8 @@ def filter_controls(ws: Workspace, store: Store) -> list[SignalControls]:
     for key in keys:
         sidecar = read_sidecar(ws, key) or {}
         params = sidecar.get("params") or {}
-        stale = bool(sidecar) and (sidecar.get("inputs") or {}).get("docs") not in (None, fingerprint)
+        recorded = (sidecar.get("inputs") or {}).get("docs")
+        stale = bool(sidecar) and recorded is not None and recorded != fingerprint and not ws.same_docs(recorded)
         cls = registry.get(key.split("__")[0])
         present = {split_column(c)[1]: c for c in store.score_columns if split_column(c)[0] == key}
         sliders, toggles, rules = [], [], []

@@ -197,5 +197,16 @@ class Workspace:
         parts = [f"{p.name}:{content_digest(p)}" for p in self.doc_files()]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
 
+    def same_docs(self, recorded: str | None) -> bool:
+        """Whether a fingerprint recorded earlier (in a signal's sidecar, a map's info) is of the documents
+        as they are now. Also accepts the fingerprint of versions before 2026-11-29 (names, sizes and
+        mtimes), so that upgrading does not make every signal and map of an existing workspace stale."""
+        if recorded is None:
+            return False
+        if recorded == self.fingerprint():
+            return True
+        stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in self.doc_files()]
+        return recorded == hashlib.sha1("|".join(stamps).encode()).hexdigest()[:16]
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"

@@ -247,7 +247,7 @@ st.caption(
     f"built {info.get('time', '?')}"
 )
 total_docs = store.count()
-if info.get("docs") and info["docs"] != ws.fingerprint():
+if info.get("docs") and not ws.same_docs(info["docs"]):
     missing = total_docs - n
     st.warning((f"The documents changed after this map was built: {missing:,} of {total_docs:,} are not on it. "
                 if missing > 0 else

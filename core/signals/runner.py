@@ -72,6 +72,14 @@ def inputs_fingerprint(ws: Workspace, sig: Signal, target: str | None, benchmark
     return fp
 
 
+def _same_inputs(ws: Workspace, recorded: Any, now: dict[str, Any]) -> bool:
+    """The recorded inputs are today's (the documents' fingerprint compared by `Workspace.same_docs`)."""
+    if recorded == now:
+        return True
+    return (isinstance(recorded, dict) and ws.same_docs(recorded.get("docs"))
+            and {**recorded, "docs": now["docs"]} == now)
+
+
 def check_needs(sig: Signal, ctx: SignalContext) -> None:
     """Refuse early, with a message saying what to do, when a prerequisite is missing."""
     if not ctx.ws.has_docs():
@@ -106,7 +114,7 @@ def run_signal(
     out, sidecar = signal_paths(ws, key)
     fingerprint = inputs_fingerprint(ws, sig, target, benchmark)
     old = read_json(sidecar)
-    if not force and out.exists() and old and old.get("inputs") == fingerprint:
+    if not force and out.exists() and old and _same_inputs(ws, old.get("inputs"), fingerprint):
         return SignalResult(key, out, True, old.get("summary", {}), 0.0)
 
     scratch = ws.dir("signals") / ".partial" / f"{key}-{work_key(fingerprint)}"

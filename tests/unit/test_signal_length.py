@@ -66,3 +66,20 @@ def test_a_copied_workspace_keeps_its_signals_and_a_rewritten_part_does_not(make
     pq.write_table(edited.set_column(7, "sha1", pc.replace_substring(table.column("sha1"), "a", "b")), part)
     assert copy.fingerprint() != ws.fingerprint()
     assert not run_signal(copy, "gopher_quality").skipped
+
+
+def test_signals_recorded_with_the_old_mtime_fingerprint_stay_up_to_date(make_ws):
+    """Workspaces made before the content fingerprint: their sidecars hold the names-sizes-mtimes digest;
+    upgrading must not make every signal stale (at 1M documents the heuristics alone take an hour)."""
+    import hashlib
+
+    ws = make_ws([{"text": "The first document of the set."}, {"text": "A second one, with more words."}])
+    run_signal(ws, "gopher_quality")
+    stamps = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in ws.doc_files()]
+    legacy = hashlib.sha1("|".join(stamps).encode()).hexdigest()[:16]
+    sidecar = ws.dir("signals") / "gopher_quality.json"
+    meta = json.loads(sidecar.read_text())
+    meta["inputs"]["docs"] = legacy
+    sidecar.write_text(json.dumps(meta))
+    assert ws.same_docs(legacy) and not ws.same_docs("0123456789abcdef") and not ws.same_docs(None)
+    assert run_signal(ws, "gopher_quality").skipped
