@@ -88,3 +88,19 @@ def test_score_command_with_engine_ray(local_ray, two_copies):
     expected = pd.read_parquet(run_signal(local_ws, "length", workers=1).path)
     pd.testing.assert_frame_equal(pd.read_parquet(ray_ws.dir("signals") / "length.parquet"), expected)
     assert main(["score", "exact_dup", "--workspace", str(ray_ws.root), "--engine", "ray", "--quiet"]) == 2
+
+
+def test_shards_given_as_a_pyarrow_uri_elsewhere(local_ray, two_copies, tmp_path, monkeypatch):
+    """WINNOW_RAY_DOCS_URI: the workers read the shards from a URI that pyarrow resolves (here file://,
+    the route s3:// and gs:// take too; no object store can be reached from this machine), not from the
+    workspace's own folder: the result equals the local path's."""
+    from core import ray_engine
+    from core.signals.runner import run_signal
+
+    local_ws, ray_ws = two_copies
+    elsewhere = shutil.copytree(ray_ws.dir("docs"), tmp_path / "bucket" / "docs")
+    monkeypatch.setenv("WINNOW_RAY_DOCS_URI", elsewhere.as_uri())
+    assert ray_engine.doc_paths(ray_ws) == [elsewhere.as_uri()]
+    local = run_signal(local_ws, "length", workers=1)
+    remote = run_signal(ray_ws, "length", engine="ray")
+    pd.testing.assert_frame_equal(pd.read_parquet(local.path), pd.read_parquet(remote.path))
