@@ -24,21 +24,26 @@ from core.workspace import Workspace
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def fast_path(monkeypatch):
-    """Records, per JSONL file, whether ingest took the column-wise (DuckDB) path."""
+def _spy_on(monkeypatch, name: str) -> list[bool]:
+    """Records, per file, whether `core.ingest.<name>` (a column-wise reader) took the file."""
     import core.ingest as ingest_module
 
     taken: list[bool] = []
-    real = ingest_module._fast_jsonl
+    real = getattr(ingest_module, name)
 
     def spy(*args, **kwargs):
-        table = real(*args, **kwargs)
-        taken.append(table is not None)
-        return table
+        out = real(*args, **kwargs)
+        taken.append(out is not None)
+        return out
 
-    monkeypatch.setattr(ingest_module, "_fast_jsonl", spy)
+    monkeypatch.setattr(ingest_module, name, spy)
     return taken
+
+
+@pytest.fixture
+def fast_path(monkeypatch):
+    """Records, per JSONL file, whether ingest took the column-wise (DuckDB) path."""
+    return _spy_on(monkeypatch, "_fast_jsonl")
 
 
 def docs_of(ws: Workspace) -> pd.DataFrame:
@@ -450,15 +455,7 @@ def test_a_clean_parquet_file_is_read_column_wise_with_the_row_paths_result(tmp_
     })
     src = tmp_path / "clean.parquet"
     pq.write_table(table, src, row_group_size=100)
-    calls: list[bool] = []
-    real = ingest_module._fast_parquet
-
-    def spy(*args, **kwargs):
-        out = real(*args, **kwargs)
-        calls.append(out is not None)
-        return out
-
-    monkeypatch.setattr(ingest_module, "_fast_parquet", spy)
+    calls = _spy_on(monkeypatch, "_fast_parquet")
     monkeypatch.setattr(ingest_module, "FAST_BATCH_ROWS", 64)
     fast_ws = Workspace.create(tmp_path / "fast")
     report = ingest_paths(fast_ws, [src], text_field="body", id_field="doc", label_field="cls")
