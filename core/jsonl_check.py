@@ -21,11 +21,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KIND_ANY, KIND_STRING, KIND_ID = 0, 1, 2
-OK, BLANK, NOT_OBJECT, UNKNOWN_KEY, ODD_KEY, WRONG_TYPE, NO_TEXT = range(7)
-PROBLEMS = {BLANK: "a blank line", NOT_OBJECT: "a line that is not one JSON object",
-            UNKNOWN_KEY: "a key not in the first rows", ODD_KEY: "a key written with escapes",
-            WRONG_TYPE: "a value of an unexpected type", NO_TEXT: "a row without the text field"}
+KIND_ANY, KIND_STRING, KIND_ID = 0, 1, 2  # what a key's value may be: anything; a string; a string, integer or null
+# what a line can be found to be (the first one found ends the scan of its piece)
+OK = 0
+BLANK = 1  # only whitespace
+NOT_OBJECT = 2  # not one JSON object alone on its line (or not JSON: DuckDB would refuse it too)
+UNKNOWN_KEY = 3  # a top-level key not among the known ones
+ODD_KEY = 4  # a key written with escapes
+WRONG_TYPE = 5  # a value of a type its key's kind does not allow
+NO_TEXT = 6  # no text key
 TASK_BYTES = 8 << 20  # lines are checked in pieces of about this size, a thread per core
 MAX_NEW_KEYS = 64  # beyond this many keys unseen in the first rows, the file goes row by row
 
@@ -34,7 +38,7 @@ _KERNEL = None
 
 @dataclass
 class Check:
-    """What the scan found: `lines` counted, or the first `problem` (one of PROBLEMS) and its byte."""
+    """What the scan found: `lines` counted, or the first `problem` (a status above) and its byte."""
 
     lines: int = 0
     problem: int = OK
@@ -47,132 +51,131 @@ def _kernel():
     if _KERNEL is None:
         from numba import njit
 
+        @njit(cache=True, nogil=True, inline="always")
+        def skip_space(buf, i, hi):  # pragma: no cover - compiled
+            """The first position from i that is not a space, tab or carriage return (hi at the most)."""
+            while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
+                i += 1
+            return i
+
+        @njit(cache=True, nogil=True, inline="always")
+        def skip_string(buf, i, hi):  # pragma: no cover - compiled
+            """Just past the string whose opening quote is at i. A raw line break inside is invalid JSON,
+            which DuckDB refuses; here the loop only needs to stay in bounds."""
+            i += 1
+            while i < hi:
+                d = buf[i]
+                if d == 34:  # "
+                    return i + 1
+                i += 2 if d == 92 else 1  # a backslash escapes the next byte
+            return i
+
+        @njit(cache=True, nogil=True, inline="always")
+        def skip_nested(buf, i, hi):  # pragma: no cover - compiled
+            """Just past the object or array opening at i (-1 if a line break comes first)."""
+            depth = 0
+            while i < hi:
+                d = buf[i]
+                if d == 34:
+                    i = skip_string(buf, i, hi)
+                    continue
+                if d == 123 or d == 91:  # { [
+                    depth += 1
+                elif d == 125 or d == 93:  # } ]
+                    depth -= 1
+                    if depth == 0:
+                        return i + 1
+                elif d == 10:
+                    return -1
+                i += 1
+            return i
+
+        @njit(cache=True, nogil=True, inline="always")
+        def known_key(buf, start, end, names, name_starts):  # pragma: no cover - compiled
+            """The index of the known key spelled by buf[start:end], or -1."""
+            for k in range(len(name_starts) - 1):
+                a, b = name_starts[k], name_starts[k + 1]
+                if b - a != end - start:
+                    continue
+                m = 0
+                while m < b - a and names[a + m] == buf[start + m]:
+                    m += 1
+                if m == b - a:
+                    return k
+            return -1
+
         @njit(cache=True, nogil=True)
         def check(buf, lo, hi, names, name_starts, kinds, text_key):  # pragma: no cover - compiled
             """(status, byte, lines, unknown key start, unknown key end) for the lines in buf[lo:hi]."""
             i, lines = lo, 0
             while i < hi:
                 line_start = i
-                while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
-                    i += 1
+                i = skip_space(buf, i, hi)
                 if i >= hi or buf[i] == 10:
-                    return 1, line_start, lines, -1, -1  # BLANK
+                    return BLANK, line_start, lines, -1, -1
                 if buf[i] != 123:  # {
-                    return 2, line_start, lines, -1, -1
-                i += 1
+                    return NOT_OBJECT, line_start, lines, -1, -1
+                i = skip_space(buf, i + 1, hi)
                 seen_text = False
-                first = True
-                while True:
-                    while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
-                        i += 1
-                    if i >= hi:
-                        return 2, line_start, lines, -1, -1
-                    if buf[i] == 125 and first:  # }: an empty object
-                        i += 1
-                        break
-                    if buf[i] != 34:  # "
-                        return 2, line_start, lines, -1, -1
-                    key_start = i + 1
+                if i < hi and buf[i] == 125:  # }: an empty object
                     i += 1
-                    while i < hi and buf[i] != 34:
-                        if buf[i] == 92 or buf[i] == 10:  # an escaped key, or a broken line
-                            return 4, line_start, lines, -1, -1
-                        i += 1
-                    key_end = i
-                    i += 1
-                    while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
-                        i += 1
-                    if i >= hi or buf[i] != 58:  # :
-                        return 2, line_start, lines, -1, -1
-                    i += 1
-                    while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
-                        i += 1
-                    if i >= hi:
-                        return 2, line_start, lines, -1, -1
-                    # which known key is it?
-                    which = -1
-                    for k in range(len(name_starts) - 1):
-                        a, b = name_starts[k], name_starts[k + 1]
-                        if b - a == key_end - key_start:
-                            same = True
-                            for m in range(b - a):
-                                if names[a + m] != buf[key_start + m]:
-                                    same = False
-                                    break
-                            if same:
-                                which = k
-                                break
-                    if which < 0:
-                        return 3, line_start, lines, key_start, key_end
-                    c = buf[i]
-                    if which == text_key:
-                        seen_text = True
-                    kind = kinds[which]
-                    if kind == 1 and c != 34:
-                        return 5, line_start, lines, -1, -1
-                    if kind == 2 and not (c == 34 or c == 110 or c == 45 or (48 <= c <= 57)):  # " n - digit
-                        return 5, line_start, lines, -1, -1
-                    # skip the value
-                    if c == 34:  # a string: its end is the next quote not escaped (a raw line break in it
-                        i += 1  # is invalid JSON, which DuckDB refuses; here it only needs to stay in bounds)
-                        while i < hi:
-                            d = buf[i]
-                            if d == 34:
-                                break
-                            i += 2 if d == 92 else 1
-                        i += 1
-                    elif c == 123 or c == 91:  # { [
-                        depth = 0
-                        while i < hi:
-                            d = buf[i]
-                            if d == 34:
+                else:
+                    while True:  # one "key": value per turn
+                        if i >= hi or buf[i] != 34:
+                            return NOT_OBJECT, line_start, lines, -1, -1
+                        key_start = i + 1
+                        i = key_start
+                        while i < hi and buf[i] != 34:
+                            if buf[i] == 92 or buf[i] == 10:  # an escaped key, or a broken line
+                                return ODD_KEY, line_start, lines, -1, -1
+                            i += 1
+                        key_end = i
+                        i = skip_space(buf, i + 1, hi)
+                        if i >= hi or buf[i] != 58:  # :
+                            return NOT_OBJECT, line_start, lines, -1, -1
+                        i = skip_space(buf, i + 1, hi)
+                        if i >= hi:
+                            return NOT_OBJECT, line_start, lines, -1, -1
+                        which = known_key(buf, key_start, key_end, names, name_starts)
+                        if which < 0:
+                            return UNKNOWN_KEY, line_start, lines, key_start, key_end
+                        seen_text |= which == text_key
+                        kind, c = kinds[which], buf[i]
+                        if kind == KIND_STRING and c != 34:
+                            return WRONG_TYPE, line_start, lines, -1, -1
+                        if kind == KIND_ID and not (c == 34 or c == 110 or c == 45 or 48 <= c <= 57):  # " n - digit
+                            return WRONG_TYPE, line_start, lines, -1, -1
+                        if c == 34:
+                            i = skip_string(buf, i, hi)
+                        elif c == 123 or c == 91:
+                            i = skip_nested(buf, i, hi)
+                            if i < 0:
+                                return NOT_OBJECT, line_start, lines, -1, -1
+                        else:  # a number or a literal: up to the next , } or space
+                            v = i
+                            while i < hi and buf[i] != 44 and buf[i] != 125 and buf[i] != 10 and buf[i] != 32 \
+                                    and buf[i] != 9 and buf[i] != 13:
+                                if kind == KIND_ID and c != 110 and not (buf[i] == 45 or 48 <= buf[i] <= 57):
+                                    return WRONG_TYPE, line_start, lines, -1, -1  # an id or label, not an integer
                                 i += 1
-                                while i < hi and buf[i] != 34:
-                                    if buf[i] == 92:
-                                        i += 1
-                                    elif buf[i] == 10:
-                                        return 2, line_start, lines, -1, -1
-                                    i += 1
-                            elif d == 123 or d == 91:
-                                depth += 1
-                            elif d == 125 or d == 93:
-                                depth -= 1
-                                if depth == 0:
-                                    i += 1
-                                    break
-                            elif d == 10:
-                                return 2, line_start, lines, -1, -1
+                            if kind == KIND_ID and c == 110 and i - v != 4:
+                                return WRONG_TYPE, line_start, lines, -1, -1
+                        i = skip_space(buf, i, hi)
+                        if i < hi and buf[i] == 44:  # ,
+                            i = skip_space(buf, i + 1, hi)
+                            continue
+                        if i < hi and buf[i] == 125:  # }
                             i += 1
-                    else:  # a number or a literal: up to the next , } or space
-                        v = i
-                        while i < hi and buf[i] != 44 and buf[i] != 125 and buf[i] != 10 and buf[i] != 32 \
-                                and buf[i] != 9 and buf[i] != 13:
-                            if kind == 2 and c != 110 and not (buf[i] == 45 or 48 <= buf[i] <= 57):
-                                return 5, line_start, lines, -1, -1  # an id or label that is not an integer
-                            i += 1
-                        if kind == 2 and c == 110 and i - v != 4:
-                            return 5, line_start, lines, -1, -1
-                    while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
-                        i += 1
-                    if i >= hi:
-                        return 2, line_start, lines, -1, -1
-                    first = False
-                    if buf[i] == 44:  # ,
-                        i += 1
-                        continue
-                    if buf[i] == 125:  # }
-                        i += 1
-                        break
-                    return 2, line_start, lines, -1, -1
-                while i < hi and (buf[i] == 32 or buf[i] == 9 or buf[i] == 13):
-                    i += 1
+                            break
+                        return NOT_OBJECT, line_start, lines, -1, -1
+                i = skip_space(buf, i, hi)
                 if i < hi and buf[i] != 10:
-                    return 2, line_start, lines, -1, -1
+                    return NOT_OBJECT, line_start, lines, -1, -1
                 if not seen_text:
-                    return 6, line_start, lines, -1, -1
+                    return NO_TEXT, line_start, lines, -1, -1
                 lines += 1
                 i += 1
-            return 0, -1, lines, -1, -1
+            return OK, -1, lines, -1, -1
 
         _KERNEL = check
     return _KERNEL
@@ -204,7 +207,6 @@ def check_jsonl(buf: np.ndarray, keys: dict[str, int], text_key: str) -> Check:
     kernel = _kernel()
     pieces = _pieces(buf)
     found: list[str] = []
-    result = Check()
     todo = list(pieces)
     done_lines = 0
     while todo:
@@ -238,6 +240,4 @@ def check_jsonl(buf: np.ndarray, keys: dict[str, int], text_key: str) -> Check:
             else:
                 return Check(problem=int(status), at=int(at))
         todo = again
-    result.lines = done_lines
-    result.new_keys = found
-    return result
+    return Check(lines=done_lines, new_keys=found)
