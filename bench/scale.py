@@ -114,7 +114,7 @@ def core(*args: str) -> list[str]:
 def slider_child(workspace: str, moves: int, out: str) -> None:
     import numpy as np
 
-    from bench.slider import random_move
+    from bench.slider import page_state, random_move
     from core import filters as F
     from core.store import Store
     from core.workspace import Workspace
@@ -122,11 +122,7 @@ def slider_child(workspace: str, moves: int, out: str) -> None:
     ws = Workspace.open(workspace)
     store = Store(ws)
     t0 = time.perf_counter()
-    controls = F.filter_controls(ws, store)
-    spec = F.default_spec(controls)
-    sliders = [s for sc in controls for s in sc.sliders]
-    columns = [s.column for s in sliders]
-    stats = F.column_stats(store, columns)
+    spec, sliders, columns, stats = page_state(ws, store)
     F.evaluate(store, spec)
     F.histograms(store, spec, columns)
     first = time.perf_counter() - t0

@@ -164,6 +164,15 @@ def build(root: Path, n: int, seed: int = 0) -> Workspace:
     return ws
 
 
+def page_state(ws, store):
+    """What the Scores page sets up when it opens: (the published filter, its sliders, their columns, the
+    columns' stats and grids)."""
+    controls = F.filter_controls(ws, store)
+    sliders = [s for sc in controls for s in sc.sliders]
+    columns = [s.column for s in sliders]
+    return F.default_spec(controls), sliders, columns, F.column_stats(store, columns)
+
+
 def random_move(spec, sliders, stats, rng):
     """One slider move as a user makes it: a random slider to a random point of its grid -> (new spec, slider)."""
     s = sliders[int(rng.integers(len(sliders)))]
@@ -196,11 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     store = Store(ws)
     t2 = time.perf_counter()
-    controls = F.filter_controls(ws, store)
-    spec = F.default_spec(controls)
-    sliders = [s for sc in controls for s in sc.sliders]
-    columns = [s.column for s in sliders]
-    stats = F.column_stats(store, columns)
+    spec, sliders, columns, stats = page_state(ws, store)
     t3 = time.perf_counter()
     print(f"workspace: {args.docs:,} documents, {len(store.score_columns)} score columns, {len(columns)} sliders, "
           f"{len(spec.thresholds)} thresholds + {len(spec.rules)} rules in the published filter")
