@@ -10,7 +10,7 @@ from core.embed import compute_embeddings
 from core.jobs import list_jobs
 from core.workspace import write_parquet
 from tests.browser.conftest import AppServer, wait_for_app
-from tests.browser.test_select import _pick, _save
+from tests.browser.test_select import _save, save_random_then_pick_top_k
 from tests.unit.select_helpers import make_select_ws
 
 pytestmark = pytest.mark.browser
@@ -29,14 +29,7 @@ def test_compare_two_selections_built_in_the_ui(make_ws, tmp_path, page):
     write_parquet(pa.Table.from_pylist(held), ws.dir("targets") / "held.parquet")
     server = AppServer(ws.root)
     try:
-        page.goto(server.url)
-        wait_for_app(page)
-        page.locator("[data-testid='stSidebar']").get_by_text("Select", exact=True).click()
-        wait_for_app(page)
-        page.get_by_text("Preview").first.wait_for()
-        _save(page, "random_ui")  # random, 20% of the pool
-        _pick(page, "Strategy", "top k")
-        _pick(page, "Score", "toy__quality")
+        save_random_then_pick_top_k(page, server.url)
         _save(page, "best_ui")
 
         page.locator("[data-testid='stSidebar']").get_by_text("Compare", exact=True).click()

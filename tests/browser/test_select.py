@@ -30,18 +30,24 @@ def _save(page, name: str) -> None:
     wait_for_app(page)
 
 
+def save_random_then_pick_top_k(page, url: str) -> None:
+    """On the Select page: save the default recipe (random, 20% of the pool) as random_ui, then switch the
+    strategy to top k by toy__quality (not saved yet)."""
+    page.goto(url)
+    wait_for_app(page)
+    page.locator("[data-testid='stSidebar']").get_by_text("Select", exact=True).click()
+    wait_for_app(page)
+    page.get_by_text("Preview").first.wait_for()
+    _save(page, "random_ui")
+    _pick(page, "Strategy", "top k")
+    _pick(page, "Score", "toy__quality")
+
+
 def test_build_two_selections_in_the_ui(make_ws, tmp_path, page):
     ws = make_select_ws(make_ws, tmp_path)
     server = AppServer(ws.root)
     try:
-        page.goto(server.url)
-        wait_for_app(page)
-        page.locator("[data-testid='stSidebar']").get_by_text("Select", exact=True).click()
-        wait_for_app(page)
-        page.get_by_text("Preview").first.wait_for()
-        _save(page, "random_ui")
-        _pick(page, "Strategy", "top k")
-        _pick(page, "Score", "toy__quality")
+        save_random_then_pick_top_k(page, server.url)
         page.locator("[data-testid='stRadio']", has_text="Size").get_by_text("count", exact=True).click()
         wait_for_app(page)
         count = page.get_by_label("Documents", exact=True).and_(page.locator("input"))

@@ -10,7 +10,6 @@ import hashlib
 import json
 import shutil
 
-import duckdb
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,17 +21,9 @@ from core.overview import quarantine_rows
 from core.signals.runner import run_signal
 from core.workspace import Workspace
 from tests.badinput.make_cases import BASE_ROWS, CASES, make_base_input
+from tests.unit.test_ingest import docs_of
 
 # The large generated cases (10 MB documents, 100k lines, 3,000 files) are still only a few seconds each.
-
-
-def docs_of(ws: Workspace) -> pd.DataFrame:
-    if not ws.has_docs():
-        return pd.DataFrame(columns=["id", "text", "source", "label", "meta", "n_chars", "n_words", "sha1"])
-    con = duckdb.connect()
-    df = con.execute(f"SELECT * FROM read_parquet('{ws.dir('docs')}/part-*.parquet') ORDER BY id").df()
-    con.close()
-    return df
 
 
 def plain_rows(df: pd.DataFrame) -> list[tuple]:
