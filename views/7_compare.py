@@ -103,15 +103,15 @@ with st.expander("Recipes"):
 
 
 # -- cached figures (keyed by the files and the subsets' digest) ---------------------------------------
-@st.cache_data(show_spinner=False, max_entries=8)
-def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFrame:
-    return _kept(f"sizes_{key}", lambda: cmp.sizes(store, _subsets))
-
-
 def _kept(name: str, build):
     """A figure's table, also kept in the workspace's .cache (store.memo), so that a restarted app opens
     Compare without reading the selections' documents again (1M documents: about 1 s of the first open)."""
     return store.memo(f"compare_{name}", build, persist="parquet")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFrame:
+    return _kept(f"sizes_{key}", lambda: cmp.sizes(store, _subsets))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
