@@ -9,37 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core import map_view as mv
 from core.embed import MODELS, available_models, embeddings_info
 from core.errors import WinnowError
-from core.mapping import (
-    DEFAULT_SAMPLE,
-    MAX_AUTO_K,
-    density_grid,
-    hover_text,
-    load_clusters,
-    map_info,
-    select_region,
-)
+from core.mapping import DEFAULT_SAMPLE, MAX_AUTO_K, load_clusters, map_info, select_region
 from ui.jobs import job_panel
 from ui.state import map_filter, map_filter_chip, require_workspace, set_map_filter
 
 # Above SCATTER_LIMIT documents the map is a density image of all of them with a sample of points over it
-# (WINNOW_MAP_POINTS changes the limit, e.g. for a slow browser).
-# Measured (tools/pagetime): 100,000 points drawn one by one took 6-8 s to open on 2 cores (hover texts,
-# the figure's JSON, the browser's WebGL); the density image with 25,000 points over it opens in about 2 s.
-SCATTER_LIMIT = int(os.environ.get("WINNOW_MAP_POINTS", 50_000))
-# points drawn over the density image: 25,000 points with their hover texts made a 6 MB figure
-OVERLAY_SAMPLE = min(15_000, max(1, SCATTER_LIMIT // 2))
+# (WINNOW_MAP_POINTS changes the limit; see core/map_view.py for the measurements behind the numbers).
+SCATTER_LIMIT = mv.scatter_limit()
+OVERLAY_SAMPLE = mv.overlay_sample(SCATTER_LIMIT)
 MAX_CATEGORIES = 40  # colour categories shown in the legend (auto K is at most 40); the rest are "other"
-SNIPPET_CHARS = 180
-CLUSTER_SAMPLE = 10  # documents shown per cluster under "Look at a cluster"
 PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
     "#79706E", "#1F77B4", "#D62728", "#2CA02C", "#9467BD", "#8C564B", "#E377C2", "#17BECF", "#BCBD22",
@@ -90,7 +77,7 @@ def build_controls(has_map: bool) -> None:
 
 
 active = store.active_map_file()
-if active is None or "map__x" not in store.score_columns:
+if not mv.has_map(store):
     st.info("There is no map of this workspace yet. A map needs an embedding of every document (step 1), "
             "then a 2-D projection with named clusters (step 2). Both run in the background; "
             "the map appears here when they finish.", icon=":material/scatter_plot:")
@@ -101,87 +88,19 @@ model = active.stem
 info = map_info(ws, model) or {}
 
 
-# -- data (once per state of the files, shared by every session: store.memo, no copies; the drawn
-# points with their hover snippets and the clusters' sample documents are kept in the workspace's .cache,
-# since picking them reads texts; nothing here projects or clusters) --------------------------------
-def all_points(root: str, signature: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """ids, x, y, cluster of every mapped document (for selections and the density image). Read-only."""
-
-    def build():
-        df = store.df("SELECT id, map__x, map__y, map__cluster FROM scores WHERE map__x IS NOT NULL ORDER BY hash(id)")
-        return (df["id"].to_numpy(dtype=object), df["map__x"].to_numpy(dtype=np.float64),
-                df["map__y"].to_numpy(dtype=np.float64), df["map__cluster"].to_numpy())
-
-    return store.memo("map_all_points", build, on="map")
-
-
-def _points_query(where: str) -> str:
-    """Points chosen by `where` (on scores), first `?` of them by id hash, with hover snippets.
-
-    The points are picked first, then only their texts are read (their first characters).
-    """
-    return f"""
-        WITH pick AS (
-            SELECT id, map__x AS x, map__y AS y, map__cluster AS cluster FROM scores
-            WHERE map__x IS NOT NULL AND {where} ORDER BY hash(id) LIMIT ?)
-        SELECT p.id, p.x, p.y, p.cluster, d.source, coalesce(d.label, '(none)') AS label,
-               left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS snippet
-        FROM pick p JOIN docs d USING (id) ORDER BY hash(p.id)"""
-
-
-def _texts(limit: int, lines: int, per_cluster: int = CLUSTER_SAMPLE) -> pd.DataFrame:
-    """The documents whose text the page shows, picked by id hash and read in one pass over the texts:
-    the points drawn individually (`drawn`: all, or above the limit the first `limit`) and the first
-    `per_cluster` of every cluster (`cluster_sample`, for "Look at a cluster"), with their snippet and
-    hover snippet (escaped and wrapped). Kept in the workspace's .cache. Read-only."""
-
-    def build() -> pd.DataFrame:
-        df = store.df(f"""
-            WITH s AS (SELECT id, map__x AS x, map__y AS y, map__cluster AS cluster, hash(id) AS h
-                       FROM scores WHERE map__x IS NOT NULL),
-            drawn AS (SELECT id FROM s ORDER BY h LIMIT ?),
-            per AS (SELECT id FROM s WHERE cluster IS NOT NULL
-                    QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY h) <= ?),
-            pick AS (SELECT s.*, id IN (SELECT id FROM drawn) AS drawn, id IN (SELECT id FROM per) AS cluster_sample
-                     FROM s WHERE id IN (SELECT id FROM drawn) OR id IN (SELECT id FROM per))
-            SELECT p.id, p.x, p.y, p.cluster, p.drawn, p.cluster_sample, d.source,
-                   coalesce(d.label, '(none)') AS label,
-                   left(regexp_replace(left(d.text, {SNIPPET_CHARS * 3}), '\\s+', ' ', 'g'), {SNIPPET_CHARS}) AS snippet
-            FROM pick p JOIN docs d USING (id) ORDER BY p.h""", [int(limit), int(per_cluster)])
-        df["hover_snippet"] = [hover_text(s, 60, lines) for s in df["snippet"]]
-        return df
-
-    return store.memo(f"map_texts_{int(limit)}_{int(lines)}_{int(per_cluster)}", build, on="map", persist="parquet")
-
-
-def drawn_points(root: str, signature: tuple, limit: int, lines: int) -> pd.DataFrame:
-    """The points drawn individually: all, or above the limit a fixed sample (by id hash)."""
-    df = _texts(limit, lines)
-    return df[df["drawn"].astype(bool)].reset_index(drop=True)
-
-
-def cluster_samples() -> pd.DataFrame:
-    """cluster, id, source, text: the first CLUSTER_SAMPLE documents of every cluster by id hash."""
-    df = _texts(limit, hover_lines)
-    df = df[df["cluster_sample"].astype(bool)]
-    return df[["cluster", "id", "source", "snippet"]].rename(columns={"snippet": "text"}).reset_index(drop=True)
-
-
+# -- data: core.map_view computes (once per state of the files, shared by every session: store.memo; the
+# drawn points with their hover snippets, the clusters' sample documents and the layout are kept in the
+# workspace's .cache, where a map job has usually put them already; nothing here projects or clusters) --
 @st.cache_data(show_spinner=False, max_entries=4)
-def filter_points(root: str, signature: tuple, digest: str, _ids: list[str], limit: int) -> pd.DataFrame:
-    """Up to `limit` points of the map filter (drawn over the density image of a large map), with their
-    hover snippet. Reading their texts is a pass over the texts, so it is done once per filter (keyed by
-    a digest of its ids), not on every rerun."""
-    df = store.df(_points_query("id IN (SELECT unnest(?::VARCHAR[]))"), [list(_ids), int(limit)])
-    df["hover_snippet"] = [hover_text(s, 60, hover_lines) for s in df["snippet"]]
-    return df
+def filter_points(root: str, signature: tuple, digest: str, _ids: list[str], limit: int, lines: int) -> pd.DataFrame:
+    """The map filter's own points (drawn over the density image of a large map). Reading their texts is a
+    pass over the texts, so it is done once per filter (keyed by a digest of its ids), not on every rerun."""
+    return mv.filter_points(store, _ids, limit, lines)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def colour_values(root: str, signature: tuple, column: str, limit: int) -> pd.Series:
-    q = column.replace('"', '""')
-    df = store.df(f'SELECT id, "{q}" AS v FROM scores WHERE map__x IS NOT NULL ORDER BY hash(id) LIMIT ?', [int(limit)])
-    return df.set_index("id")["v"]
+    return mv.colour_values(store, column, limit)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -189,48 +108,12 @@ def clusters_table(root: str, signature: tuple, model: str) -> pd.DataFrame:
     return load_clusters(ws, model).to_pandas()
 
 
-def layout(root: str, signature: tuple) -> dict:
-    """What the figure needs from every point, small enough to keep in .cache (so an open reads no
-    million ids): the count, the density image and the first view.
-
-    The view: UMAP puts small disconnected groups far from the rest, which would squeeze the map into a
-    corner. The first view stops at 3 interquartile ranges beyond the quartiles (a wide Tukey fence) on an
-    axis with points beyond it; Autoscale in the toolbar shows every point."""
-
-    def build() -> dict:
-        _, xs, ys, _ = all_points(root, signature)
-        n = len(xs)
-        view: dict[str, list[float]] = {}
-        outside = 0
-        if n >= 50:
-            for axis, values in (("x", xs), ("y", ys)):
-                q1, q3 = np.quantile(values, [0.25, 0.75])
-                lo, hi = max(values.min(), q1 - 3 * (q3 - q1)), min(values.max(), q3 + 3 * (q3 - q1))
-                if lo > values.min() or hi < values.max():
-                    pad = 0.04 * (hi - lo or 1.0)
-                    view[axis] = [float(lo - pad), float(hi + pad)]
-            if view:
-                keep = np.ones(n, dtype=bool)
-                for axis, values in (("x", xs), ("y", ys)):
-                    if axis in view:
-                        keep &= (values >= view[axis][0]) & (values <= view[axis][1])
-                outside = int((~keep).sum())
-        out = {"n": n, "view": view, "outside": outside}
-        if n > SCATTER_LIMIT:
-            counts, xc, yc = density_grid(xs, ys, bins=220)
-            out["density"] = {"counts": counts.tolist(), "x": xc.tolist(), "y": yc.tolist()}
-        return out
-
-    return store.memo(f"map_layout_{SCATTER_LIMIT}", build, on="map", persist="json")
-
-
 sig = store.signature
 root = str(ws.root)
-shape = layout(root, sig)
+shape = mv.layout(store, SCATTER_LIMIT)
 n = shape["n"]
 big = n > SCATTER_LIMIT
-limit = OVERLAY_SAMPLE if big else n
-hover_lines = 3 if n <= 20_000 else (2 if n <= 100_000 else 1)
+limit, hover_lines = mv.drawn_settings(n, SCATTER_LIMIT)  # the defaults a map job prepared the figures with
 try:
     clusters = clusters_table(root, sig, model)
 except WinnowError as exc:
@@ -267,11 +150,11 @@ c3.caption("Drag on the map to select an area (box; the lasso is in the toolbar)
 
 # -- the figure -----------------------------------------------------------------------------------
 mf = map_filter()
-points = drawn_points(root, sig, limit, hover_lines)
+points = mv.drawn_points(store, limit, hover_lines)
 sampled = len(points)
 if big and mf and highlight:  # the filter's own points, not only those that happen to be in the sample
     digest = hashlib.sha1("\n".join(map(str, mf["ids"])).encode()).hexdigest()
-    extra = filter_points(root, sig, digest, mf["ids"], OVERLAY_SAMPLE)
+    extra = filter_points(root, sig, digest, mf["ids"], OVERLAY_SAMPLE, hover_lines)
     points = pd.concat([points, extra[~extra["id"].isin(points["id"])]], ignore_index=True)
 points = points.copy()
 names = {c: f"{int(c)} · {cluster_name.get(int(c), '?')}" for c in points["cluster"].dropna().unique()}
@@ -328,9 +211,7 @@ elif colour in ("source", "label"):
 else:
     values = colour_values(root, sig, colour, limit).reindex(points["id"])
     if values.isna().any() and big:  # filter points outside the cached sample
-        q = colour.replace('"', '""')
-        more = store.df(f'SELECT id, "{q}" AS v FROM scores WHERE id IN (SELECT unnest(?::VARCHAR[]))',
-                        [points["id"][values.isna().to_numpy()].tolist()]).set_index("id")["v"]
+        more = mv.colour_values(store, colour, ids=points["id"][values.isna().to_numpy()].tolist())
         values = values.combine_first(more).reindex(points["id"])
     values = values.reset_index(drop=True)
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -376,7 +257,7 @@ def on_map_select() -> None:
     selection = (event or {}).get("selection") or {}
     boxes, lassos = list(selection.get("box") or []), list(selection.get("lasso") or [])
     if boxes or lassos:
-        ids_all, xs_all, ys_all, _ = all_points(root, sig)  # every point, read when a selection is made
+        ids_all, xs_all, ys_all, _ = mv.all_points(store)  # every point, read when a selection is made
         chosen = ids_all[select_region(xs_all, ys_all, boxes, lassos)].tolist()
         label = "lasso on the map" if lassos else "box on the map"
     else:
@@ -461,7 +342,7 @@ with left:
         filter_to_cluster(c)
         st.switch_page("views/2_browse.py")
 with right:
-    samples = cluster_samples()
+    samples = mv.cluster_samples(store, limit, hover_lines)
     sample = samples.loc[samples["cluster"] == c, ["id", "source", "text"]].reset_index(drop=True)
     st.dataframe(sample, hide_index=True, width="stretch", key="map_cluster_sample", height=38 + 35 * len(sample),
                  column_config={"id": st.column_config.TextColumn("id", width="small"),
