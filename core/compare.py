@@ -24,13 +24,13 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.errors import WinnowError
 from core.progress import Progress, no_progress
@@ -45,56 +45,68 @@ MAX_SELECTIONS = 4
 
 
 # -- which ids ----------------------------------------------------------------------------------
-@dataclass
 class Subset:
-    name: str
-    ids: list[str]  # unique ids, in selection order
-    baseline: bool = False
-    _arrow: Any = field(default=None, repr=False, compare=False)  # the ids as an Arrow array, made once
-    _digest: Any = field(default=None, repr=False, compare=False)  # (number of ids, ids_digest), made once
+    """A selection's unique ids, in selection order, held as an Arrow string array: the figures join them
+    in DuckDB, and making 430k Python strings costs the Compare page half a second at 1M documents.
+    `ids` gives them as a list, made once, for the few callers that walk them in Python."""
 
-    def digest(self) -> str:
-        """`ids_digest(self.ids)`, computed once per object (a million ids take a while to hash)."""
-        if self._digest is None or self._digest[0] != len(self.ids):
-            self._digest = (len(self.ids), ids_digest(self.ids))
-        return self._digest[1]
+    def __init__(self, name: str, ids: Sequence[str] | pa.Array | pa.ChunkedArray, baseline: bool = False) -> None:
+        self.name = name
+        self.baseline = baseline
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        if isinstance(ids, pa.Array):
+            self._arrow, self._list = ids.cast(pa.string()), None
+        else:
+            self._list = [str(i) for i in ids]
+            self._arrow = pa.array(self._list, pa.string())
+        self._digest: str | None = None
+
+    def __len__(self) -> int:
+        return len(self._arrow)
+
+    def __repr__(self) -> str:
+        return f"Subset({self.name!r}, {len(self):,} ids{', baseline' if self.baseline else ''})"
+
+    @property
+    def ids(self) -> list[str]:
+        if self._list is None:
+            self._list = self._arrow.to_pylist()
+        return self._list
 
     def arrow_ids(self) -> pa.Array:
-        """The ids as an Arrow string array (for DuckDB joins), built once per object."""
-        if self._arrow is None or len(self._arrow) != len(self.ids):
-            self._arrow = pa.array(self.ids, pa.string())
         return self._arrow
 
-    def __getstate__(self) -> dict[str, Any]:  # pickled (st.cache_data) without the Arrow copy
-        return {**self.__dict__, "_arrow": None, "_digest": None}
+    def digest(self) -> str:
+        """`ids_digest` of the ids, computed once per object (a million ids take a while to hash)."""
+        if self._digest is None:
+            self._digest = ids_digest(self._arrow)
+        return self._digest
 
 
-def baseline_ids(store: Store, size: int, seed: int = 0) -> list[str]:
+def baseline_ids(store: Store, size: int, seed: int = 0) -> pa.Array:
     """A uniform random sample of the whole workspace (no filters), `size` documents, seeded."""
     ids = store.arrow("SELECT id FROM docs").column("id")
     # a stream of its own: a saved `random` selection with the same seed must not be the baseline itself
     rng = np.random.default_rng([seed, 0xBA5E])
     k = min(size, len(ids))
-    return [str(i) for i in ids.take(pa.array(rng.permutation(len(ids))[:k])).to_pylist()]
+    return ids.take(pa.array(rng.permutation(len(ids))[:k])).combine_chunks().cast(pa.string())
 
 
 def load_subsets(ws: Workspace, store: Store, names: Sequence[str], baseline: bool = True,
                  baseline_seed: int = 0) -> list[Subset]:
     """The named selections (unique ids, in order), plus the random baseline unless turned off."""
-    from core.select import load_selection
+    from core.select import selection_ids
 
     names = list(dict.fromkeys(names))
     if not names:
         raise WinnowError("pick at least one selection to compare")
     if len(names) > MAX_SELECTIONS:
         raise WinnowError(f"compare at most {MAX_SELECTIONS} selections at once (got {len(names)})")
-    subsets = []
-    for name in names:
-        _, df = load_selection(ws, name)
-        subsets.append(Subset(name, df["id"].drop_duplicates().tolist()))
+    subsets = [Subset(name, pc.unique(selection_ids(ws, name))) for name in names]  # unique: first occurrences, in order
     if baseline:
         bname = BASELINE if BASELINE not in names else f"{BASELINE} #{baseline_seed}"
-        subsets.append(Subset(bname, baseline_ids(store, len(subsets[0].ids), baseline_seed), baseline=True))
+        subsets.append(Subset(bname, baseline_ids(store, len(subsets[0]), baseline_seed), baseline=True))
     return subsets
 
 
@@ -106,18 +118,19 @@ def jaccard(a: set, b: set) -> float:
 
 def intersection_counts(subsets: Sequence[Subset]) -> np.ndarray:
     """|A ∩ B| of every pair of subsets (the diagonal: each one's distinct ids), from integer codes of the ids
-    (one membership matrix, no Python sets of a million strings)."""
+    (one membership vector per subset, no Python sets of a million strings)."""
     k = len(subsets)
     if k == 0:
         return np.zeros((0, 0), dtype=np.int64)
     encoded = pa.concat_arrays([s.arrow_ids() for s in subsets]).dictionary_encode()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    member = np.zeros((len(encoded.dictionary), k), dtype=np.int64)
+    member = np.zeros((k, len(encoded.dictionary)), dtype=bool)
     start = 0
     for j, s in enumerate(subsets):
-        member[codes[start:start + len(s.ids)], j] = 1
-        start += len(s.ids)
-    return member.T @ member
+        member[j, codes[start:start + len(s)]] = True
+        start += len(s)
+    return np.array([[int(np.count_nonzero(member[i] & member[j])) for j in range(k)] for i in range(k)],
+                    dtype=np.int64)
 
 
 def jaccard_matrix(subsets: Sequence[Subset], shared: np.ndarray | None = None) -> pd.DataFrame:
@@ -132,8 +145,8 @@ def jaccard_matrix(subsets: Sequence[Subset], shared: np.ndarray | None = None) 
 
 def _subsets_table(subsets: Sequence[Subset]) -> pa.Table:
     """(k, pos, id): every subset's ids with its number and each id's place, for joins in DuckDB."""
-    ks = [np.full(len(s.ids), k, dtype=np.int32) for k, s in enumerate(subsets)]
-    pos = [np.arange(len(s.ids), dtype=np.int64) for s in subsets]
+    ks = [np.full(len(s), k, dtype=np.int32) for k, s in enumerate(subsets)]
+    pos = [np.arange(len(s), dtype=np.int64) for s in subsets]
     ids = pa.chunked_array([s.arrow_ids() for s in subsets], pa.string())
     return pa.table({"k": pa.array(np.concatenate(ks) if ks else np.zeros(0, np.int32)),
                      "pos": pa.array(np.concatenate(pos) if pos else np.zeros(0, np.int64)),
@@ -142,12 +155,30 @@ def _subsets_table(subsets: Sequence[Subset]) -> pa.Table:
 
 def _query_subsets(store: Store, subsets: Sequence[Subset], query: str) -> pd.DataFrame:
     """Run `query` with the subsets' ids registered as the table `_sel` (k, pos, id)."""
+    return _arrow_subsets(store, subsets, query).to_pandas()
+
+
+def _arrow_subsets(store: Store, subsets: Sequence[Subset], query: str) -> pa.Table:
+    """`_query_subsets` as an Arrow table (no pandas copy of long results)."""
     cur = store.cursor()
     try:
         cur.register("_sel", _subsets_table(subsets))
-        return cur.execute(query).df()
+        return cur.sql(query).to_arrow_table()
     finally:
         cur.close()
+
+
+def _in_selection_order(subsets: Sequence[Subset], got: pa.Table) -> np.ndarray:
+    """Row order that puts `got` (with columns k, pos) in the subsets' order: k, then pos, without a
+    sort in DuckDB (each subset's positions are unique, so it is one integer argsort)."""
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in subsets])]).astype(np.int64)
+    k = got.column("k").to_numpy().astype(np.int64)
+    return np.argsort(starts[k] + got.column("pos").to_numpy().astype(np.int64), kind="stable")
+
+
+def _selection_names(subsets: Sequence[Subset], k: np.ndarray) -> pd.Categorical:
+    """The selection name of each row (by its subset number), as a categorical in the subsets' order."""
+    return pd.Categorical.from_codes(k.astype(np.int64), categories=[s.name for s in subsets])
 
 
 def sizes(store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
@@ -161,7 +192,7 @@ def sizes(store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
     rows = []
     for k, s in enumerate(subsets):
         mine = got[got["k"] == k]
-        row = {"selection": s.name, "documents": len(s.ids),
+        row = {"selection": s.name, "documents": len(s),
                "tokens": int(pd.to_numeric(mine["words"], errors="coerce").fillna(0).sum())}
         per_source = mine[mine["source"].notna()]
         per_source = per_source.assign(source=per_source["source"].astype(str)).sort_values(
@@ -284,12 +315,15 @@ def map_points(store: Store, subsets: Sequence[Subset], per_selection: int | Non
                  f"(SELECT k, hash(id) AS h FROM m) GROUP BY k), "
                  "cut AS (SELECT k, list_max(hs) AS h FROM firsts) "
                  "SELECT m.*, n.on_map FROM m JOIN n USING (k) JOIN cut USING (k) WHERE hash(m.id) <= cut.h")
-    got = _query_subsets(store, subsets, f"SELECT * FROM ({query}) ORDER BY k, pos")
-    names = np.array([s.name for s in subsets], dtype=object)
-    out = pd.DataFrame({"id": got["id"].astype(str).to_numpy(dtype=object), "x": got["x"], "y": got["y"],
-                        "cluster": got["cluster"], "selection": names[got["k"].to_numpy(dtype=np.int64)]})
+    got = _arrow_subsets(store, subsets, query)
+    got = got.take(_in_selection_order(subsets, got))
+    out = pd.DataFrame({"id": got.column("id").to_numpy(zero_copy_only=False).astype(object),
+                        "x": got.column("x").to_numpy(zero_copy_only=False),
+                        "y": got.column("y").to_numpy(zero_copy_only=False),
+                        "cluster": got.column("cluster").to_pandas(),
+                        "selection": _selection_names(subsets, got.column("k").to_numpy())})
     if per_selection is not None:
-        out["on_map"] = got["on_map"].to_numpy(dtype=np.int64)
+        out["on_map"] = got.column("on_map").to_numpy().astype(np.int64)
     return out
 
 
@@ -310,12 +344,12 @@ def score_values(store: Store, subsets: Sequence[Subset], column: str) -> pd.Dat
 
     if column not in store.score_columns:
         raise WinnowError(f"no score column {column!r}")
-    got = _query_subsets(store, subsets, f"SELECT s.k, t.{ident(column)} AS v FROM _sel s JOIN scores t USING (id) "
-                                         "ORDER BY s.k, s.pos")
-    v = pd.to_numeric(got["v"], errors="coerce").to_numpy(dtype=float)
+    got = _arrow_subsets(store, subsets, f"SELECT s.k, s.pos, t.{ident(column)} AS v FROM _sel s JOIN scores t USING (id)")
+    order = _in_selection_order(subsets, got)
+    v = pd.to_numeric(got.column("v").to_pandas(), errors="coerce").to_numpy(dtype=float)[order]
+    k = got.column("k").to_numpy()[order]
     keep = ~np.isnan(v)
-    names = np.array([s.name for s in subsets], dtype=object)
-    return pd.DataFrame({"selection": names[got["k"].to_numpy(dtype=np.int64)[keep]], "value": v[keep]})
+    return pd.DataFrame({"selection": _selection_names(subsets, k[keep]), "value": v[keep]})
 
 
 def score_summary(store: Store, subsets: Sequence[Subset], columns: Sequence[str]) -> pd.DataFrame:
@@ -361,11 +395,17 @@ KL_INLINE_WORDS = 400_000  # the Compare page counts at most this many words' n-
 # more run on request (a `compare --kl` job), and the counts are kept
 
 
-def ids_digest(ids: Sequence[str]) -> str:
-    """A digest of an id list (in order)."""
+def ids_digest(ids: Sequence[str] | pa.Array) -> str:
+    """A digest of an id list (in order): sha1 of the count, then the ids joined by \\x1f in pieces of 100,000,
+    each piece followed by \\x1e. Arrow arrays are joined by Arrow (the same bytes, no Python strings)."""
     h = hashlib.sha1(f"{len(ids)}\x00".encode())
     for start in range(0, len(ids), 100_000):
-        h.update("\x1f".join(ids[start:start + 100_000]).encode())
+        if isinstance(ids, pa.Array):
+            piece = ids.slice(start, 100_000)
+            joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(piece)], pa.int32()), piece), "\x1f")
+            h.update(joined[0].as_buffer())
+        else:
+            h.update("\x1f".join(ids[start:start + 100_000]).encode())
         h.update(b"\x1e")
     return h.hexdigest()
 
@@ -387,7 +427,7 @@ def _load_totals(path: Path) -> np.ndarray | None:
         return None
 
 
-def bucket_counts_for_ids(ws: Workspace, store: Store, ids: Sequence[str], progress: Progress = no_progress,
+def bucket_counts_for_ids(ws: Workspace, store: Store, ids: Sequence[str] | pa.Array, progress: Progress = no_progress,
                           batch_rows: int = TEXT_BATCH_ROWS, digest: str | None = None) -> np.ndarray:
     """`bucket_counts(texts_for(store, ids))`, with the texts streamed from DuckDB `batch_rows` at a time
     (never the whole selection's text in memory), and the result kept for the next call (`digest`:
@@ -405,7 +445,8 @@ def bucket_counts_for_ids(ws: Workspace, store: Store, ids: Sequence[str], progr
     if len(ids):
         cur = store.cursor()
         try:
-            cur.register("_want", pa.table({"id": pa.array(list(ids), pa.string())}))
+            want = ids if isinstance(ids, pa.Array) else pa.array(list(ids), pa.string())
+            cur.register("_want", pa.table({"id": want}))
             reader = cur.sql("SELECT d.text FROM docs d SEMI JOIN _want w ON d.id = w.id").to_arrow_reader(batch_rows)
             for batch in reader:
                 texts = [t if t is not None else "" for t in batch.column(0).to_pylist()]
@@ -465,7 +506,7 @@ def kl_pending(ws: Workspace, store: Store, subsets: Sequence[Subset],
     if size_table is None or not {s.name for s in todo} <= set(size_table["selection"]):
         size_table = sizes(store, todo)
     words = size_table.set_index("selection")["tokens"]
-    return pd.DataFrame({"selection": [s.name for s in todo], "documents": [len(s.ids) for s in todo],
+    return pd.DataFrame({"selection": [s.name for s in todo], "documents": [len(s) for s in todo],
                          "words": [int(words[s.name]) for s in todo]})
 
 
@@ -476,7 +517,7 @@ def kl_to_target(ws: Workspace, store: Store, subsets: Sequence[Subset], target:
     Each selection's texts are read in batches of `TEXT_BATCH_ROWS` documents; the totals are kept, so
     the next call for the same documents reads no text."""
     tgt = target_bucket_counts(ws, target)
-    total = sum(len(s.ids) for s in subsets)
+    total = sum(len(s) for s in subsets)
     offset = 0
     rows = []
     for s in subsets:
@@ -484,8 +525,8 @@ def kl_to_target(ws: Workspace, store: Store, subsets: Sequence[Subset], target:
             progress(base + done, total)
 
         rows.append({"selection": s.name,
-                     "kl": kl_divergence(tgt, bucket_counts_for_ids(ws, store, s.ids, step, digest=s.digest()))})
-        offset += len(s.ids)
+                     "kl": kl_divergence(tgt, bucket_counts_for_ids(ws, store, s.arrow_ids(), step, digest=s.digest()))})
+        offset += len(s)
     df = pd.DataFrame(rows)
     base = [s.name for s in subsets if s.baseline]
     if base:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.compare import Subset
 from core.workspace import Workspace
@@ -44,7 +46,7 @@ def subsets_key(subsets: Sequence[Subset]) -> str:
     """A short digest of the subsets' names and ids (a cache key that does not hash long id lists twice)."""
     h = hashlib.sha1()
     for s in subsets:
-        h.update(f"{s.name}\x00{int(s.baseline)}\x00{len(s.ids)}\x00{s.digest()}\x1e".encode())
+        h.update(f"{s.name}\x00{int(s.baseline)}\x00{len(s)}\x00{s.digest()}\x1e".encode())
     return h.hexdigest()[:16]
 
 
@@ -52,8 +54,9 @@ def restrict(subsets: Sequence[Subset], ids: Sequence[str] | None) -> list[Subse
     """Each subset's ids that are also in `ids` (order kept); the subsets unchanged when `ids` is None."""
     if ids is None:
         return list(subsets)
-    keep = set(map(str, ids))
-    return [Subset(s.name, [i for i in s.ids if i in keep], s.baseline) for s in subsets]
+    keep = pa.array([str(i) for i in ids], pa.string())
+    return [Subset(s.name, s.arrow_ids().filter(pc.is_in(s.arrow_ids(), value_set=keep)), s.baseline)
+            for s in subsets]
 
 
 def overlap_counts(subsets: Sequence[Subset]) -> pd.DataFrame:

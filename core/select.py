@@ -237,14 +237,31 @@ def load_selection(ws: Workspace, name: str) -> tuple[dict[str, Any], pd.DataFra
     return read_json(meta_path) or {}, rows.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
-def first_ids(ws: Workspace, name: str, n: int = 5) -> list[str]:
-    """The first `n` ids of a saved selection, in its order, reading only its id and rank columns."""
-    import pyarrow.compute as pc
-
+def _rows_path(ws: Workspace, name: str) -> Path:
     _, rows_path = selection_paths(ws, name)
     if not rows_path.exists():
         known = ", ".join(list_selections(ws)) or "none yet"
         raise WinnowError(f"no selection named {name!r} (selections: {known})")
+    return rows_path
+
+
+def selection_ids(ws: Workspace, name: str) -> pa.Array:
+    """A saved selection's ids in rank order, as Arrow strings (reads only its id and rank columns)."""
+    import pyarrow.compute as pc
+
+    rows_path = _rows_path(ws, name)
+    table = pq.read_table(rows_path, columns=["id", "rank"])
+    rank = table.column("rank")
+    if len(rank) > 1 and not pc.all(pc.greater_equal(rank[1:], rank[:-1])).as_py():
+        table = table.take(pc.sort_indices(table, sort_keys=[("rank", "ascending")]))  # a stable sort
+    return table.column("id").combine_chunks().cast(pa.string())
+
+
+def first_ids(ws: Workspace, name: str, n: int = 5) -> list[str]:
+    """The first `n` ids of a saved selection, in its order, reading only its id and rank columns."""
+    import pyarrow.compute as pc
+
+    rows_path = _rows_path(ws, name)
     table = pq.read_table(rows_path, columns=["id", "rank"])
     first = table.take(pc.select_k_unstable(table, k=min(n, table.num_rows), sort_keys=[("rank", "ascending")]))
     first = first.sort_by([("rank", "ascending")])

@@ -94,7 +94,7 @@ if map_ids is not None:
 with st.expander("Recipes"):
     for s in all_subsets:
         if s.baseline:
-            st.caption(f"**{s.name}**: {len(s.ids):,} documents drawn uniformly from the whole workspace "
+            st.caption(f"**{s.name}**: {len(s):,} documents drawn uniformly from the whole workspace "
                        f"(seed {baseline_seed}), the size of {names[0]}")
             continue
         meta = read_json(selection_paths(ws, s.name)[0]) or {}

@@ -172,3 +172,40 @@ def test_map_points_drawn_per_selection_are_capped_and_ordered(make_ws, tmp_path
     assert capped.equals(cmp.map_points(store, subsets, per_selection=4))  # the same points every time
     pd.testing.assert_frame_equal(cmp.map_points(store, subsets, per_selection=100).drop(columns="on_map"),
                                   everything)
+
+
+def test_subsets_are_a_selections_first_occurrences_in_rank_order(demo):
+    """Subsets hold Arrow ids now: the same ids in the same order as the pandas reading they replaced,
+    also for a selection file whose rows are not in rank order and repeat an id (a multi-epoch recipe)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.select import load_selection, selection_paths
+
+    rows_path = selection_paths(demo, "rand")[1]
+    table = pq.read_table(rows_path)
+    again = table.slice(0, 5).set_column(table.schema.get_field_index("rank"), "rank",
+                                         pa.array(np.arange(1000, 1005), table.schema.field("rank").type))
+    shuffled = pa.concat_tables([table, again]).take(np.random.default_rng(0).permutation(table.num_rows + 5))
+    pq.write_table(shuffled, rows_path)
+    want = load_selection(demo, "rand")[1]["id"].drop_duplicates().tolist()
+    got = cmp.load_subsets(demo, Store(demo), ["rand"])
+    assert got[0].ids == want and len(got[0]) == 120
+    assert got[1].baseline and len(got[1]) == 120 and len(set(got[1].ids)) == 120
+
+
+def test_ids_digest_of_arrow_ids_equals_the_list_digest():
+    import pyarrow as pa
+
+    ids = [f"doc-{i:06d}" for i in range(250_003)]  # three pieces of 100,000 and a short one
+    assert cmp.ids_digest(pa.array(ids)) == cmp.ids_digest(ids)
+    assert cmp.ids_digest(pa.array(ids[:7])) == cmp.ids_digest(ids[:7]) != cmp.ids_digest(ids[:6])
+    assert cmp.ids_digest(pa.array([], pa.string())) == cmp.ids_digest([])
+    assert cmp.Subset("s", pa.array(ids[:10])).digest() == cmp.Subset("s", ids[:10]).digest()
+
+
+def test_restrict_keeps_each_selections_order():
+    subsets = [cmp.Subset("a", ["d5", "d1", "d9", "d3"]), cmp.Subset("r", ["d2", "d3"], baseline=True)]
+    got = cv.restrict(subsets, ["d3", "d5", "d2"])
+    assert [s.ids for s in got] == [["d5", "d3"], ["d2", "d3"]] and got[1].baseline
+    assert cv.restrict(subsets, None) == subsets
