@@ -19,8 +19,11 @@ empty prefix or an unreachable endpoint is a WinnowError at once. For s3:// URIs
   AWS_REGION (or AWS_DEFAULT_REGION)          else the bucket's region is asked of AWS (no endpoint set)
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
 Credentials given in the environment travel to the workers inside the read tasks (Ray's `filesystem=`
-route); without them, driver and workers each use their own AWS credential chain (~/.aws, instance role).
-Other schemes go through `pyarrow.fs.FileSystem.from_uri` and that filesystem's own configuration.
+route, visible to whoever can inspect the cluster's tasks); without them, driver and workers each use
+their own AWS credential chain (~/.aws, instance role). Other schemes go through
+`pyarrow.fs.FileSystem.from_uri` and that filesystem's own configuration. A signal computed from such
+shards is refused unless they hold the workspace's documents in its order (a stale copy); `embed`
+computes locally whatever document the shards did not provide.
 """
 
 from __future__ import annotations
