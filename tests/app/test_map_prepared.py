@@ -133,6 +133,37 @@ def test_without_the_prepared_figures_the_page_computes_the_same(embedded, queri
     assert _drawn_ids(at) == prepared
 
 
+def test_a_score_job_finds_the_figures_still_valid_and_an_ingest_job_prepares_new_ones(embedded, monkeypatch,
+                                                                                      tmp_path):
+    """The figures depend on the documents and the map only: after a score job they are found in .cache (not
+    computed again); new documents make new ones (with the new documents off the map), prepared by the ingest."""
+    from core.mapping import hover_text
+
+    _map_job(embedded)
+    (kept,) = (embedded.root / ".cache").glob("map_texts_*")
+    stamp = kept.stat().st_mtime_ns
+    calls: list = []
+    monkeypatch.setattr(map_view, "hover_text", lambda *a: calls.append(a) or hover_text(*a))
+    assert cli(["score", "length", "--workspace", str(embedded.root), "--quiet"]) == 0
+    (job,) = list_jobs(embedded, kind="score")
+    assert job["status"] == "done" and job["stage"] == "preparing the map's figures"
+    assert kept.stat().st_mtime_ns == stamp and calls == []  # read, not rebuilt
+
+    extra = tmp_path / "more.jsonl"
+    extra.write_text("\n".join(json.dumps({"id": f"new{i}", "text": f"a new document number {i}"}) for i in range(5)))
+    assert cli(["ingest", str(extra), "--workspace", str(embedded.root), "--id-field", "id", "--quiet"]) == 0
+    (job,) = list_jobs(embedded, kind="ingest")
+    assert job["status"] == "done" and job["stage"] == "preparing the map's figures"
+    store = Store(embedded)
+    try:
+        key = store.source_keys["map"]
+        assert list((embedded.root / ".cache").glob(f"map_texts_*-{key}.parquet"))
+        assert list((embedded.root / ".cache").glob(f"map_layout_*-{key}.json"))
+        assert not kept.exists()  # the figures of the old documents are gone
+    finally:
+        store.close()
+
+
 def test_a_failure_while_preparing_the_map_does_not_fail_the_job(embedded, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
