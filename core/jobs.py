@@ -256,7 +256,7 @@ def _prepare_store(ws: Workspace, reporter: JobReporter) -> None:
 def _prepare_map(store: Any, reporter: JobReporter) -> None:
     """The Map page's figures at its default settings (core.map_view.prepare: the layout with its density
     image, the drawn points' hover snippets and every cluster's sample documents, one pass over the texts),
-    kept in .cache, so the first Map open after a job reads them instead of the texts (about 2 s at 1M).
+    kept in .cache, so the first Map open after a job reads them instead of the texts (1.2-5 s at 1M).
     Only where they are kept (a workspace of CACHE_MIN_DOCS documents or more) and a map exists. After a
     score job they are still valid (keyed by the documents and the map only): found in .cache at once.
     A failure here only means the page computes them itself."""

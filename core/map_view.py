@@ -13,7 +13,8 @@ CACHE_MIN_DOCS documents) kept in the workspace's `.cache/`:
 
 The page and a map job (core/jobs.py, when it finishes) call the same functions with the same names and
 keys, so the job can `prepare` the figures and the first open after a map is built reads them from
-`.cache/` instead of reading texts itself (about 2 s at a million documents on 2 cores).
+`.cache/` instead of reading texts itself (1.2 s at a million documents on 2 cores at load 6, up to 5 s
+when they are busier).
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def texts(store: Store, limit: int, lines: int, per_cluster: int = CLUSTER_SAMPL
 
     def build() -> pd.DataFrame:
         # Two steps: the points are picked on `scores`, then only their texts are read, joined to a list of
-        # ids (one query doing both took 4.5 s at a million documents, these two about 1.5 s).
+        # ids (one query doing both took 4.5 s at a million documents, these two 1.2 s, load 6).
         picked = store.df("""
             WITH s AS (SELECT id, map__x AS x, map__y AS y, map__cluster AS cluster, hash(id) AS h
                        FROM scores WHERE map__x IS NOT NULL),
