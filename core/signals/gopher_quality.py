@@ -8,13 +8,14 @@ rules divide by all word tokens (punctuation marks included).
 
 from __future__ import annotations
 
+from itertools import compress
 from typing import Any
 
 from pydantic import Field
 
 from core.signals._rules import Rule, RuleSignal, rule_columns
 from core.signals.base import Params, register
-from core.signals.textutil import has_alpha, is_symbol, ratio, split_words
+from core.signals.textutil import ALPHA, SYMBOL, ratio, split_words, token_flags
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
@@ -63,17 +64,18 @@ class GopherQuality(RuleSignal):
     def measure(self, text: str) -> dict[str, Any]:
         words = split_words(text)
         n_tokens = len(words)
-        content = [w for w in words if not is_symbol(w)]
-        n_content = len(content)
+        symbol = token_flags(SYMBOL, words)  # "content" words are the tokens that are not pure punctuation
+        n_content = n_tokens - symbol.count(True)
+        content_chars = sum(map(len, words)) - sum(map(len, compress(words, symbol)))
         lines = text.splitlines()
         stop = frozenset(self.params.stop_words)
         return {
             "n_words": n_content,
-            "mean_word_length": ratio(sum(len(w) for w in content), n_content),
+            "mean_word_length": ratio(content_chars, n_content),
             "hash_ratio": ratio(text.count("#"), n_tokens),
             "ellipsis_ratio": ratio(text.count("...") + text.count("…"), n_tokens),
             "bullet_lines_ratio": ratio(sum(ln.lstrip().startswith(("•", "-")) for ln in lines), len(lines)),
             "ellipsis_lines_ratio": ratio(sum(ln.rstrip().endswith(("...", "…")) for ln in lines), len(lines)),
-            "alpha_words_ratio": ratio(sum(has_alpha(w) for w in words), n_tokens),
+            "alpha_words_ratio": ratio(token_flags(ALPHA, words).count(True), n_tokens),
             "stop_words": len(stop.intersection(words)),
         }

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from re import _constants as _sre
+from re import _parser as _sre_parse
 
 import numpy as np
 
@@ -56,18 +59,48 @@ def has_alpha(token: str) -> bool:
     return any(ch.isalpha() for ch in token)
 
 
+class _TokenTest(dict):
+    """token -> test(token), computed once per distinct token: `list(map(T.__getitem__, words))` answers
+    for a whole document in one C loop. Bounded: cleared when it grows past `limit` tokens."""
+
+    def __init__(self, test, limit: int = 300_000) -> None:
+        super().__init__()
+        self.test, self.limit = test, limit
+
+    def __missing__(self, token: str):
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[token] = self.test(token)
+        return value
+
+
+SYMBOL = _TokenTest(is_symbol)
+ALPHA = _TokenTest(has_alpha)
+
+
+def token_flags(test: _TokenTest, words: Sequence[str]) -> list[bool]:
+    """[test(w) for w in words] (SYMBOL or ALPHA), from the cache."""
+    return list(map(test.__getitem__, words))
+
+
 # -- repetition (Gopher, Rae et al. 2021, Table A1; datatrove GopherRepetitionFilter) -------------------
 def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
-    """(number of elements seen before, characters in them): datatrove's find_duplicates."""
-    seen: set[str] = set()
-    dup_elements = dup_chars = 0
-    for el in items:
-        if el in seen:
-            dup_elements += 1
-            dup_chars += len(el)
-        else:
-            seen.add(el)
-    return dup_elements, dup_chars
+    """(number of elements seen before, characters in them): datatrove's find_duplicates. Every
+    occurrence but the first of each distinct element is a duplicate, so both are totals minus the
+    distinct elements' totals."""
+    distinct = set(items)
+    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
+
+
+class _WordIds(dict):
+    """word -> a small integer, shared by all documents (ids only need to be equal for equal words)."""
+
+    def __missing__(self, word: str) -> int:
+        value = self[word] = len(self)
+        return value
+
+
+_WORD_IDS = _WordIds()
 
 
 class NgramIndex:
@@ -75,12 +108,13 @@ class NgramIndex:
 
     def __init__(self, words: Sequence[str]) -> None:
         self.n = len(words)
-        vocab: dict[str, int] = {}
-        self.ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=self.n)
-        self.lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=self.n)
-        self.vocab_size = max(len(vocab), 1)
+        if len(_WORD_IDS) > 1_000_000:  # bounded; emptied between documents only, never while numbering one
+            _WORD_IDS.clear()
+        self.ids = np.fromiter(map(_WORD_IDS.__getitem__, words), dtype=np.int64, count=self.n)
+        self.lens = np.fromiter(map(len, words), dtype=np.int64, count=self.n)
+        self.vocab_size = max(len(_WORD_IDS), 1)  # above every id
         self._cache: dict[int, np.ndarray] = {}
-        self._distinct: dict[int, bool] = {1: len(vocab) == self.n}
+        self._distinct: dict[int, bool] = {1: len(set(words)) == self.n}
 
     def distinct(self, n: int) -> bool:
         """True when no n-gram occurs twice (then no longer n-gram does either)."""
@@ -191,6 +225,144 @@ def count_sentences(text: str) -> int:
 
 
 # -- spaCy's English tokenizer, re-implemented (datatrove's word splitter for English) -------------------
+class _Needs:
+    """What a string must contain for a regex to match in it, read from the regex's syntax tree, so that
+    the tokenizer skips a search that cannot succeed (most chunks are plain words: no prefix, suffix or
+    infix applies) and knows the answer without a search when it can only be one character (a comma).
+
+    For each alternative of the pattern it records the characters its match can start with (`edge=
+    "first"`: every alternative anchored with ^) or end with (`edge="last"`: every alternative anchored
+    with $), and sets of characters of which the string must hold one (what the match consumes first
+    and last, what each lookahead or lookbehind looks for). Anything the analysis does not follow (a
+    negated class, a category, a flag, a match that may be empty, an unanchored alternative) leaves
+    the decision to the regex, so the answers are exact."""
+
+    _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+    _ANCHOR = {"first": (_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING), "last": (_sre.AT_END, _sre.AT_END_STRING)}
+
+    def __init__(self, pattern: str, edge: str | None) -> None:
+        self.edge = edge
+        self.known = False  # False: the analysis did not apply, every question goes to the regex
+        self.groups: list[tuple[frozenset[str], ...]] = []  # the need sets of each alternative (deduplicated)
+        self.trigger: frozenset[str] = frozenset()  # every match holds one of these characters
+        self.by_edge: dict[str, list[tuple[frozenset[str], ...]]] = {}  # edge character -> need sets
+        self.single: frozenset[str] = frozenset()  # edge characters whose match is exactly that character
+        try:
+            alts = [self._alternative(tree, alt) for tree in [_sre_parse.parse(pattern)]
+                    for alt in self._alternatives(tree)]
+        except ValueError:  # something the analysis does not follow: the regex decides everything
+            return
+        for edge_chars, needs, _, _ in alts:
+            if needs not in self.groups:
+                self.groups.append(needs)
+            self.trigger |= min([*needs, *([edge_chars] if edge_chars else [])], key=len)
+            for ch in edge_chars or ():
+                if needs not in self.by_edge.setdefault(ch, []):
+                    self.by_edge[ch].append(needs)
+        if edge is not None:
+            sure = frozenset().union(*(e for e, needs, width, plain in alts if plain and width == 1))
+            wider = frozenset().union(*(e for e, needs, width, plain in alts if width != 1))
+            self.single = sure - wider
+        self.known = True
+
+    def may_match(self, string: str) -> bool:
+        """False when no alternative can match in `string` (non-empty, without a final newline)."""
+        if not self.known:
+            return True
+        if self.trigger.isdisjoint(string):
+            return False
+        if self.edge is None:
+            candidates = self.groups
+        else:
+            candidates = self.by_edge.get(string[0] if self.edge == "first" else string[-1], ())
+        for needs in candidates:
+            for n in needs:
+                if n.isdisjoint(string):
+                    break
+            else:
+                return True
+        return False
+
+    def known_length(self, string: str) -> int | None:
+        """For an anchored pattern: the match's length when it is known without the regex (0: none)."""
+        if not self.known or not string or string[-1] == "\n":  # `$` also matches before a final newline
+            return None
+        if (string[0] if self.edge == "first" else string[-1]) in self.single:
+            return 1
+        return None if self.may_match(string) else 0
+
+    @classmethod
+    def _alternatives(cls, tree: _sre_parse.SubPattern) -> list[list]:
+        """The top-level alternatives, each with the zero-width items around the alternation (^, $)."""
+        if tree.state.flags & (re.IGNORECASE | re.LOCALE | re.MULTILINE):
+            raise ValueError("flags")
+        seq = list(tree)
+        branches = [i for i, (op, _) in enumerate(seq) if op is _sre.BRANCH]
+        if len(branches) == 1 and all(op in cls._ZERO_WIDTH for j, (op, _) in enumerate(seq) if j != branches[0]):
+            i = branches[0]
+            return [seq[:i] + list(b) + seq[i + 1:] for b in seq[i][1][1]]
+        return [seq]
+
+    def _alternative(self, tree: _sre_parse.SubPattern, alt: list) -> tuple:
+        """(edge characters, need sets, maximum width, whether it is one unconditional character)."""
+        if self.edge is not None:
+            end = alt[0] if self.edge == "first" else alt[-1]
+            if end[0] is not _sre.AT or end[1] not in self._ANCHOR[self.edge]:
+                raise ValueError("an alternative is not anchored")
+        first, last = self._ends(alt, False), self._ends(alt, True)
+        needs = {first, last}
+        for op, av in alt:
+            if op is _sre.ASSERT:  # a lookahead or lookbehind reads characters of the same string
+                chars = self._ends(list(av[1]), False)
+                if chars is not None:
+                    needs.add(chars)
+        edge_chars = first if self.edge == "first" else last if self.edge == "last" else None
+        kept: list[frozenset[str]] = []
+        for n in sorted(needs, key=len):
+            if not (edge_chars is not None and edge_chars <= n) and not any(k <= n for k in kept):
+                kept.append(n)  # a set implied by the edge character or by a smaller set is left out
+        consumed = [op for op, _ in alt if op is not _sre.AT]
+        plain = len(consumed) == 1 and consumed[0] in (_sre.LITERAL, _sre.IN)
+        width = _sre_parse.SubPattern(tree.state, alt).getwidth()[1]
+        return edge_chars, tuple(kept), width, plain
+
+    @classmethod
+    def _ends(cls, seq: list, last: bool) -> frozenset[str]:
+        """Characters a match of seq can start (or end) with."""
+        out: set[str] = set()
+        for op, av in reversed(seq) if last else seq:
+            if op in cls._ZERO_WIDTH:
+                continue
+            if op is _sre.LITERAL:
+                chars, may_skip = frozenset(chr(av)), False
+            elif op is _sre.IN:
+                chars, may_skip = cls._charset(av), False
+            elif op is _sre.SUBPATTERN and not (av[1] or av[2]):  # a group without local flags
+                chars, may_skip = cls._ends(list(av[3]), last), False
+            elif op is _sre.BRANCH:
+                chars, may_skip = frozenset().union(*(cls._ends(list(b), last) for b in av[1])), False
+            elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+                chars, may_skip = cls._ends(list(av[2]), last), av[0] == 0
+            else:
+                raise ValueError(f"unfollowed regex item {op}")
+            out |= chars
+            if not may_skip:
+                return frozenset(out)
+        raise ValueError("the match may be empty")
+
+    @staticmethod
+    def _charset(items: list) -> frozenset[str]:
+        out: set[str] = set()
+        for op, av in items:
+            if op is _sre.LITERAL:
+                out.add(chr(av))
+            elif op is _sre.RANGE:
+                out.update(map(chr, range(av[0], av[1] + 1)))
+            else:  # NEGATE, CATEGORY: not a list of characters
+                raise ValueError(f"unfollowed character class item {op}")
+        return frozenset(out)
+
+
 class _SpacyEnglish:
     """spaCy's tokenizer algorithm (spacy/tokenizer.pyx) with the English rules exported to
     data/spacy_en_tokenizer.json: split on whitespace; look a chunk up in the special cases; else peel
@@ -210,16 +382,36 @@ class _SpacyEnglish:
         self.cache: dict[str, list[str]] = {}
         self._patterns: dict[tuple[str, ...], str] | None = None
         self._pattern_lengths: list[int] = []
+        self._pattern_starts: frozenset[tuple[str, ...]] = frozenset()
+        # Which characters a match of each pattern needs (see _Needs): a chunk without them skips the regex.
+        self._prefix_needs = _Needs(data["prefix"], "first")
+        self._suffix_needs = _Needs(data["suffix"], "last")
+        self._infix_needs = _Needs(data["infix"], None)
+        needs = (self._prefix_needs, self._suffix_needs, self._infix_needs)
+        self._plain = frozenset().union(*(n.trigger for n in needs)) if all(n.known for n in needs) else None
 
-    def suffix(self, string: str) -> re.Match | None:
-        """The suffix pattern (every alternative ends with $), searched in the last 64 characters only:
-        searching a long chunk whole costs O(length) per peeled suffix, O(length^2) for a run of
-        "=====". Suffixes are at most a few characters long, except runs of dots (`\\.\\.+$`), which
-        are searched in full."""
+    def prefix_len(self, string: str) -> int:
+        """Length of the prefix spaCy splits off `string` (0: none)."""
+        n = self._prefix_needs.known_length(string)
+        if n is None:
+            m = self.prefix(string)
+            n = m.end() - m.start() if m else 0
+        return n
+
+    def suffix_len(self, string: str) -> int:
+        """Length of the suffix spaCy splits off `string` (0: none). Every alternative ends with $, so
+        the pattern is searched in the last 64 characters only: searching a long chunk whole costs
+        O(length) per peeled suffix, O(length^2) for a run of "=====". Suffixes are at most a few
+        characters long, except runs of dots (`\\.\\.+$`), which are searched in full."""
+        n = self._suffix_needs.known_length(string)
+        if n is not None:
+            return n
         if len(string) <= 64 or string.endswith(".."):
-            return self._suffix(string)
-        m = self._suffix(string, len(string) - 64)
-        return m if m is None or m.start() > len(string) - 64 else self._suffix(string)
+            m = self._suffix(string)
+        else:
+            m = self._suffix(string, len(string) - 64)
+            m = m if m is None or m.start() > len(string) - 64 else self._suffix(string)
+        return m.end() - m.start() if m else 0
 
     def __call__(self, text: str) -> list[str]:
         out: list[str] = []
@@ -238,6 +430,8 @@ class _SpacyEnglish:
         specials = self.specials if with_specials else {}
         if string in specials:
             return list(specials[string])
+        if self._plain is not None and self._plain.isdisjoint(string):
+            return [string]  # no prefix, suffix or infix can match (a plain word): spaCy keeps it whole
         prefixes: list[str] = []
         suffixes: list[str] = []
         last = -1
@@ -245,16 +439,14 @@ class _SpacyEnglish:
             if string in specials:
                 break
             last = len(string)
-            m = self.prefix(string)
-            pre_len = m.end() - m.start() if m else 0
+            pre_len = self.prefix_len(string)
             if pre_len:
                 prefix, minus_pre = string[:pre_len], string[pre_len:]
                 if minus_pre and minus_pre in specials:
                     string = minus_pre
                     prefixes.append(prefix)
                     break
-            m = self.suffix(string[pre_len:])
-            suf_len = m.end() - m.start() if m else 0
+            suf_len = self.suffix_len(string[pre_len:])
             if suf_len:
                 suffix, minus_suf = string[-suf_len:], string[:-suf_len]
                 if minus_suf and minus_suf in specials:
@@ -277,6 +469,8 @@ class _SpacyEnglish:
         if string:
             if string in specials:
                 tokens.extend(specials[string])
+            elif not self._infix_needs.may_match(string):
+                tokens.append(string)  # no infix can split it: whole, whether or not it is a URL
             elif self.url is not None and self.url(string):
                 tokens.append(string)
             else:
@@ -307,6 +501,9 @@ class _SpacyEnglish:
                 if len(pieces) > 1:
                     self._patterns[pieces] = key
             self._pattern_lengths = sorted({len(p) for p in self._patterns}, reverse=True)
+            self._pattern_starts = frozenset(p[:2] for p in self._patterns)
+        if self._pattern_starts.isdisjoint(zip(tokens, tokens[1:], strict=False)):  # no first two pieces of one
+            return tokens
         matches = []
         for i in range(len(tokens)):
             for n in self._pattern_lengths:
@@ -329,12 +526,31 @@ class _SpacyEnglish:
 
 
 _spacy_en: _SpacyEnglish | None = None
+_shared: dict[str, list[str]] | None = None  # text -> words, while several signals measure one batch
 
 
 def split_words(text: str) -> list[str]:
     """Word tokens as datatrove gives them for English: spaCy's rule-based tokenizer (punctuation marks
-    are tokens, "don't" is "do" + "n't", "U.S." and URLs stay whole), whitespace tokens dropped."""
+    are tokens, "don't" is "do" + "n't", "U.S." and URLs stay whole), whitespace tokens dropped.
+    Inside `shared_words()` a text is split once and the same list is returned again: do not modify it."""
     global _spacy_en
     if _spacy_en is None:
         _spacy_en = _SpacyEnglish()
-    return _spacy_en(text)
+    if _shared is None:
+        return _spacy_en(text)
+    words = _shared.get(text)
+    if words is None:
+        words = _shared[text] = _spacy_en(text)
+    return words
+
+
+@contextmanager
+def shared_words() -> Iterator[None]:
+    """While several signals measure the same batch of texts (the runner's one pass), each text is split
+    into words once and the words are shared between them, as datatrove's pipeline caches its split."""
+    global _shared
+    previous, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        _shared = previous
