@@ -177,13 +177,16 @@ def _worker_reads(where: str) -> Iterator[None]:
     except WinnowError:
         raise
     except Exception as exc:
-        seen, cause = set(), exc
-        while cause is not None and id(cause) not in seen:
+        seen, cause, found = set(), exc, None
+        while cause is not None and id(cause) not in seen:  # down to the worker's own exception
             seen.add(id(cause))
             if isinstance(cause, (OSError, pa.ArrowException)):
-                raise WinnowError(f"a Ray worker failed on the shards at {where}: {_first_line(cause)}") from exc
-            cause = cause.__cause__ or cause.__context__
-        raise
+                found = cause
+            ray_cause = getattr(cause, "cause", None)  # ray.exceptions.RayTaskError keeps the worker's exception here
+            cause = (ray_cause if isinstance(ray_cause, BaseException) else None) or cause.__cause__ or cause.__context__
+        if found is None:
+            raise
+        raise WinnowError(f"a Ray worker failed on the shards at {where}: {_first_line(found)}") from exc
 
 
 def _read_docs(ray, columns: list[str], shards: list[str], filesystem) -> object:
