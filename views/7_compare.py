@@ -109,6 +109,14 @@ def _kept(name: str, build):
     return store.memo(f"compare_{name}", build, persist="parquet")
 
 
+# The selections' documents joined with `scores` once (the map's columns and the score shown), read only
+# when a figure below is not kept yet; a resource: its Arrow columns are not pickled at every rerun.
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _rows(root: str, signature: tuple, key: str, column: str | None, _subsets: list):
+    cols = [c for c in cmp.MAP_COLUMNS if c in store.score_columns] + ([column] if column else [])
+    return cmp.member_rows(store, _subsets, cols)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFrame:
     return _kept(f"sizes_{key}", lambda: cmp.sizes(store, _subsets))
@@ -120,16 +128,28 @@ def _overlap(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFr
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _coverage(root: str, signature: tuple, key: str, _subsets: list):
-    per_cluster, summary, what = cmp.coverage(store, _subsets)
-    names_ = cmp.cluster_names(ws, store) if what == "map cluster" else {}
-    return per_cluster, summary, what, names_
+def _coverage(root: str, signature: tuple, key: str, column: str | None, _subsets: list):
+    got: dict = {}
+
+    def build(part: str) -> pd.DataFrame:
+        if not got:
+            rows = _rows(root, signature, key, column, _subsets) if "map__cluster" in store.score_columns else None
+            got["per"], got["summary"], _ = cmp.coverage(store, _subsets, rows=rows)
+        # kept with the clusters as a column named unlike any selection (names start with a letter or digit)
+        return got["per"].rename_axis("(cluster)").reset_index() if part == "per" else got["summary"]
+
+    per_cluster = _kept(f"coverage_{key}", lambda: build("per")).set_index("(cluster)").rename_axis("cluster")
+    summary = _kept(f"coverage_summary_{key}", lambda: build("summary"))
+    what = cmp.group_kind(store)
+    return per_cluster, summary, what, cmp.cluster_names(ws, store) if what == "map cluster" else {}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _score_values(root: str, signature: tuple, key: str, column: str, _subsets: list) -> pd.DataFrame:
+def _score_values(root: str, signature: tuple, key: str, column: str, first: str | None, _subsets: list) -> pd.DataFrame:
     tag = hashlib.sha1(column.encode()).hexdigest()[:10]
-    return _kept(f"values_{tag}_{key}", lambda: cmp.score_values(store, _subsets, column))
+    # the first score shown comes with the shared join; another one is a join of its own
+    rows = (lambda: _rows(root, signature, key, first, _subsets)) if column == first else (lambda: None)
+    return _kept(f"values_{tag}_{key}", lambda: cmp.score_values(store, _subsets, column, rows=rows()))
 
 
 @st.cache_data(show_spinner="Comparing n-gram distributions with the target…", max_entries=8)
@@ -138,15 +158,17 @@ def _kl(root: str, signature: tuple, key: str, target: str, _subsets: list) -> p
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _map_points(root: str, signature: tuple, key: str, _subsets: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _map_points(root: str, signature: tuple, key: str, column: str | None, _subsets: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     everything = _kept(f"mapgrey_{MAP_BACKGROUND_POINTS}", lambda: store.df(
         'SELECT "map__x" AS x, "map__y" AS y FROM scores WHERE "map__x" IS NOT NULL '
         f"ORDER BY hash(id) LIMIT {MAP_BACKGROUND_POINTS}"))
-    return everything, _kept(f"mappoints_{MAP_SELECTION_POINTS}_{key}",
-                             lambda: cmp.map_points(store, _subsets, per_selection=MAP_SELECTION_POINTS))
+    return everything, _kept(f"mappoints_{MAP_SELECTION_POINTS}_{key}", lambda: cmp.map_points(
+        store, _subsets, per_selection=MAP_SELECTION_POINTS, rows=_rows(root, signature, key, column, _subsets)))
 
 
 root, sig = str(ws.root), store.signature
+score_cols = cmp.numeric_score_columns(store)
+first_score = score_cols[0] if score_cols else None  # in the one join the figures below share
 
 # -- size and overlap ----------------------------------------------------------------------------------
 st.subheader("Size and overlap")
@@ -182,7 +204,7 @@ for a, b in pairs:
 
 # -- cluster coverage ------------------------------------------------------------------------------------
 st.subheader("Cluster coverage")
-per_cluster, cov_summary, cov_by, cluster_label = _coverage(root, sig, key, subsets)
+per_cluster, cov_summary, cov_by, cluster_label = _coverage(root, sig, key, first_score, subsets)
 if cov_by != "map cluster":
     st.info(f"There is no map yet, so coverage is counted by **{cov_by}** instead of by cluster. Build a map on "
             "the **Map** page (embeddings, then the map), or run `python -m core embed --workspace W` and "
@@ -223,7 +245,6 @@ st.plotly_chart(fig, key="cmp_coverage_bars", config={"displayModeBar": False})
 
 # -- score distributions ---------------------------------------------------------------------------------
 st.subheader("Score distributions")
-score_cols = cmp.numeric_score_columns(store)
 if not score_cols:
     st.info("No scores computed yet. Compute signals on the **Scores** page (or `python -m core score --workspace W "
             "--all-cheap`) to compare each selection's quality, duplication or target scores.", icon=":material/tune:")
@@ -232,7 +253,7 @@ else:
     column = s1.selectbox("Score", score_cols, key="cmp_score",
                           help="any numeric signal column; values are per document")
     kind = s2.radio("Draw as", ["histogram", "violin"], horizontal=True, key="cmp_score_kind")
-    vals = _score_values(root, sig, key, column, subsets)
+    vals = _score_values(root, sig, key, column, first_score, subsets)
     drawn = cv.sample_per_group(vals, "selection", DRAW_POINTS)
     fig = go.Figure()
     bins = cv.shared_bins(vals["value"].to_numpy())
@@ -420,7 +441,7 @@ if "map__x" not in store.score_columns:
             "`python -m core map --workspace W`) to see where each selection's documents lie.",
             icon=":material/scatter_plot:")
 else:
-    everything, pts = _map_points(root, sig, key, subsets)
+    everything, pts = _map_points(root, sig, key, first_score, subsets)
     per_row = 3 if len(order) > 2 else len(order)
     n_rows = -(-len(order) // per_row)
     fig = make_subplots(rows=n_rows, cols=per_row, subplot_titles=order, horizontal_spacing=0.02,

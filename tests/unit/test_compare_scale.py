@@ -209,3 +209,35 @@ def test_restrict_keeps_each_selections_order():
     got = cv.restrict(subsets, ["d3", "d5", "d2"])
     assert [s.ids for s in got] == [["d5", "d3"], ["d2", "d3"]] and got[1].baseline
     assert cv.restrict(subsets, None) == subsets
+
+
+def test_figures_from_one_join_equal_the_separate_queries(make_ws, tmp_path):
+    """The Compare page joins the selections with `scores` once (member_rows) and takes coverage, map points
+    and score values from it: the same tables as each function's own query."""
+    from tests.unit.select_helpers import make_select_ws
+
+    ws = make_select_ws(make_ws, tmp_path)
+    store = Store(ws)
+    rng = np.random.default_rng(5)
+    pool = [f"d{i:02d}" for i in range(60)]
+    subsets = [cmp.Subset("a", list(dict.fromkeys(rng.choice(pool, 40).tolist())) + ["nope"]),
+               cmp.Subset("b", pool[::-3]), cmp.Subset("empty", [])]
+    rows = cmp.member_rows(store, subsets, [*cmp.MAP_COLUMNS, "toy__quality"])
+    assert rows.num_rows == sum(len(s) for s in subsets) - 1  # "nope" is not in the workspace
+    for a, b in zip(cmp.coverage(store, subsets, rows=rows), cmp.coverage(store, subsets), strict=True):
+        if isinstance(a, str):
+            assert a == b == "map cluster"
+        else:
+            pd.testing.assert_frame_equal(a, b)
+    for per in (None, 4, 100):
+        got = cmp.map_points(store, subsets, per_selection=per, rows=rows)
+        pd.testing.assert_frame_equal(got, cmp.map_points(store, subsets, per_selection=per))
+    pd.testing.assert_frame_equal(cmp.score_values(store, subsets, "toy__quality", rows=rows),
+                                  cmp.score_values(store, subsets, "toy__quality"))
+    # the separate queries themselves: the capped map points are each selection's smallest id hashes
+    capped = cmp.map_points(store, subsets, per_selection=4)
+    hashes = store.df("SELECT id, hash(id) AS h FROM scores").set_index("id")["h"]
+    for s in subsets[:2]:
+        on_map = [i for i in s.ids if i in hashes.index]
+        want = sorted(on_map, key=lambda i: hashes[i])[:4]
+        assert capped.loc[capped["selection"] == s.name, "id"].tolist() == [i for i in s.ids if i in want]
