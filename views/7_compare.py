@@ -124,7 +124,8 @@ def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFram
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _overlap(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFrame:
-    return cv.overlap_counts(_subsets)
+    names = [s.name for s in _subsets]
+    return _kept(f"overlap_{key}", lambda: cv.overlap_counts(_subsets)).set_axis(names, axis=0)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -97,7 +97,7 @@ def test_export_opens_without_reading_text_or_zipping(demo, monkeypatch, queries
 
 
 def test_a_restarted_app_draws_compare_from_the_kept_tables(demo, monkeypatch, queries):
-    """Compare's sizes, coverage, score values and map points are kept in the workspace's .cache: a new server
+    """Compare's sizes, overlap, coverage, score values and map points are kept in the workspace's .cache: a new server
     process (no Streamlit caches) shows the same numbers without computing them again."""
     from core import store as store_mod
 
@@ -109,7 +109,7 @@ def test_a_restarted_app_draws_compare_from_the_kept_tables(demo, monkeypatch, q
 
     st.cache_data.clear()
     st.cache_resource.clear()
-    for name in ("sizes", "score_values", "map_points", "coverage", "member_rows"):
+    for name in ("sizes", "score_values", "map_points", "coverage", "member_rows", "intersection_counts"):
         monkeypatch.setattr(cmp, name, lambda *a, _n=name, **k: pytest.fail(f"{_n} was computed again"))
     again = open_after_overview(demo, "7_compare", queries, monkeypatch)
     assert [(m.label, m.value) for m in again.metric] == sizes
