@@ -10,7 +10,7 @@ from core.commands._common import add_engine_args, add_job_args, add_workspace_a
 from core.errors import WinnowError
 from core.jobs import run_as_job
 from core.signals import get, load_all
-from core.signals.runner import run_signal
+from core.signals.runner import run_signals
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Compute one or more signals over the workspace into signals/<name>.parquet (+ a JSON "
         "sidecar with parameters and summary figures). A signal that is up to date (same version, parameters, "
         "documents and reference set) is skipped; a killed run resumes from its finished batches when the same "
-        "command runs again. List the signals and their parameters with `python -m core signals`.",
+        "command runs again. Signals that work batch by batch (the heuristics) are computed together in one pass "
+        "over the documents, each text split into words once. List the signals and their parameters with "
+        "`python -m core signals`.",
         epilog="examples:\n"
         "  python -m core score -w ws gopher_quality gopher_repetition fineweb c4\n"
         "  python -m core score -w ws minhash_dup --param threshold=0.8 --param bands=20 --param rows=5 "
@@ -100,13 +102,14 @@ def run(args: argparse.Namespace) -> int:
     argv += ["--engine", args.engine] + (["--address", args.address] if args.address else [])
     results = {}
     with run_as_job(ws, "score", args.job_id, argv, quiet=args.quiet) as job:
-        for i, name in enumerate(names, 1):
-            job.stage(f"{name} ({i}/{len(names)})")
-            res = run_signal(ws, name, params[name], target=args.target, benchmark=args.benchmark,
-                             progress=job, force=args.force, engine=args.engine, address=args.address)
+        for name, res in run_signals(ws, [(n, params[n]) for n in names], target=args.target,
+                                     benchmark=args.benchmark, progress=job, stage=job.stage, force=args.force,
+                                     engine=args.engine, address=args.address):
             results[res.key] = {"skipped": res.skipped, "seconds": round(res.seconds, 2),
                                 "summary": _brief(name, res.summary)}
             state = "up to date" if res.skipped else f"computed in {res.seconds:.1f}s"
+            if res.shared_with:
+                state += f" (one pass with {', '.join(res.shared_with)})"
             if args.quiet:
                 echo(f"{res.key}: {state}; {_brief(name, res.summary)}")
             else:

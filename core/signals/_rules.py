@@ -52,12 +52,17 @@ def rule_columns(signal: str, rules: tuple[Rule, ...], extras: tuple[Column, ...
 
 
 class RuleSignal(BatchSignal):
-    """A BatchSignal whose `measure(text) -> {value column: value}` feeds declared rules."""
+    """A BatchSignal whose `measure(text) -> {value column: value}` (or `measure_batch(texts)`) feeds
+    declared rules."""
 
     rules: ClassVar[tuple[Rule, ...]] = ()
 
     def measure(self, text: str) -> dict[str, Any]:
         raise NotImplementedError
+
+    def measure_batch(self, texts: list[str]) -> list[dict[str, Any]]:
+        """measure() of every text; a signal may measure a whole batch at once instead."""
+        return [self.measure(t) for t in texts]
 
     def rule_passes(self, rule: Rule, values: pd.Series) -> np.ndarray:
         p = self.params
@@ -76,7 +81,7 @@ class RuleSignal(BatchSignal):
 
     def compute(self, batch: pd.DataFrame) -> pd.DataFrame:
         texts = ["" if t is None or t is pd.NA else str(t) for t in batch["text"].tolist()]
-        rows = [self.measure(t) for t in texts]
+        rows = self.measure_batch(texts)
         names = [c.name for c in self.columns if c.kind == "value" or (c.kind not in ("rule", "reason"))]
         out = pd.DataFrame({"id": batch["id"].astype(str).tolist()})
         for name in names:

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from core.signals._rules import Rule, RuleSignal, rule_columns
 from core.signals.base import Params, register
-from core.signals.textutil import NgramIndex, find_duplicates, ratio, split_words
+from core.signals.textutil import find_duplicates, ngram_repetition, split_words
 
 _PARA = re.compile(r"\n{2,}")
 _LINE = re.compile(r"\n+")
@@ -70,6 +70,23 @@ class GopherRepetition(RuleSignal):
     columns = rule_columns("gopher_repetition", RULES)
 
     def measure(self, text: str) -> dict[str, Any]:
+        return self.measure_batch([text])[0]
+
+    def measure_batch(self, texts: list[str]) -> list[dict[str, Any]]:
+        rows = [self._lines_and_paragraphs(t) for t in texts]
+        top, dup = ngram_repetition([split_words(t) if t else [] for t in texts], tuple(TOP_N), tuple(DUP_N))
+        for i, (row, text) in enumerate(zip(rows, texts, strict=True)):
+            if not text:
+                continue
+            n_chars = len(text)
+            for n in TOP_N:
+                row[f"top_{n}gram_frac"] = None if top[n][i] is None else top[n][i] / n_chars
+            for n in DUP_N:
+                row[f"dup_{n}gram_frac"] = dup[n][i] / n_chars
+        return rows
+
+    @staticmethod
+    def _lines_and_paragraphs(text: str) -> dict[str, Any]:
         out: dict[str, Any] = {"is_empty": not text}
         if not text:
             return out
@@ -82,9 +99,4 @@ class GopherRepetition(RuleSignal):
         dup_lines, dup_line_chars = find_duplicates(lines)
         out["dup_line_frac"] = dup_lines / len(lines)
         out["dup_line_char_frac"] = dup_line_chars / n_chars
-        index = NgramIndex(split_words(text))
-        for n in TOP_N:
-            out[f"top_{n}gram_frac"] = ratio(index.top_ngram_chars(n), n_chars) if index.n >= n else None
-        for n in DUP_N:
-            out[f"dup_{n}gram_frac"] = index.duplicated_ngram_chars(n) / n_chars
         return out

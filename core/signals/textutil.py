@@ -8,8 +8,8 @@ runs spaCy's tokenizer algorithm in Python on spaCy's own English rules (exporte
 data/spacy_en_tokenizer.json by bench/spacy_tokenizer_data.py), with a per-chunk cache, so spaCy is not
 needed at run time and the tokens match spaCy's (bench/heuristics.py measures the agreement).
 
-The n-gram repetition measures are datatrove's definitions, computed on integer word ids with numpy
-so that a document without repeats costs one `np.unique`.
+The n-gram repetition measures are datatrove's definitions, computed for a whole batch of documents
+at once on integer word ids (`ngram_repetition`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from re import _constants as _sre
 from re import _parser as _sre_parse
 
 import numpy as np
+import pandas as pd
 
 # The punctuation set datatrove uses to tell "symbol" tokens from words (datatrove.utils.text.PUNCTUATION,
 # plus the ASCII control characters it appends); a token made only of these characters is a symbol.
@@ -103,92 +105,105 @@ class _WordIds(dict):
 _WORD_IDS = _WordIds()
 
 
-class NgramIndex:
-    """Words as integer ids plus their lengths, to measure n-gram repetition without building strings."""
+def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class of each key, numbered in order of first appearance; size of each class)."""
+    codes, uniques = pd.factorize(keys)
+    return codes, np.bincount(codes, minlength=len(uniques))
 
-    def __init__(self, words: Sequence[str]) -> None:
-        self.n = len(words)
-        if len(_WORD_IDS) > 1_000_000:  # bounded; emptied between documents only, never while numbering one
-            _WORD_IDS.clear()
-        self.ids = np.fromiter(map(_WORD_IDS.__getitem__, words), dtype=np.int64, count=self.n)
-        self.lens = np.fromiter(map(len, words), dtype=np.int64, count=self.n)
-        self.vocab_size = max(len(_WORD_IDS), 1)  # above every id
-        self._cache: dict[int, np.ndarray] = {}
-        self._distinct: dict[int, bool] = {1: len(set(words)) == self.n}
 
-    def distinct(self, n: int) -> bool:
-        """True when no n-gram occurs twice (then no longer n-gram does either)."""
-        self.gram_ids(n)
-        return self._distinct[n]
+def ngram_repetition(docs: Sequence[Sequence[str]], top: Sequence[int], dup: Sequence[int],
+                     ) -> tuple[dict[int, list[int | None]], dict[int, list[int]]]:
+    """Word n-gram repetition of every document of a batch at once (two n-grams are equal when their
+    words are): for each n in `top`, datatrove's find_top_duplicate, the characters of the most
+    frequent n-gram (its words plus the n - 1 spaces between them) times its count, the first one
+    on ties, or None when the document has fewer than n words; for each n in `dup`, datatrove's
+    find_all_duplicate, the characters in n-grams seen before, walking the words and jumping n words
+    ahead after each repeat.
 
-    def gram_ids(self, n: int) -> np.ndarray:
-        """One integer per n-gram position: equal n-grams get equal ids."""
-        if n in self._cache:
-            return self._cache[n]
-        m = self.n - n + 1
-        if m <= 0:
-            out, distinct = np.empty(0, dtype=np.int64), True
-        elif n == 1:
-            out, distinct = self.ids, self._distinct[1]
-        else:
-            prev = self.gram_ids(n - 1)[:m]
-            if self._distinct[n - 1]:  # distinct prefixes: every n-gram is new, no need to compare
-                out, distinct = np.arange(m, dtype=np.int64), True
-            else:
-                # Pairwise-combine ids of (n-1)-grams and the next word; re-number with np.unique to stay in int64.
-                pair = prev * self.vocab_size + self.ids[n - 1 : n - 1 + m]
-                uniq, out = np.unique(pair, return_inverse=True)
-                out, distinct = out.astype(np.int64), len(uniq) == m
-        self._cache[n] = out
-        self._distinct[n] = distinct
+    Equal n-grams at level n are found among the positions whose (n-1)-gram occurs twice or more in
+    the same document (the "candidates", fewer at every level): their (n-1)-gram class and next word
+    are numbered with one hash pass (pd.factorize) for the whole batch; every other position holds
+    an n-gram seen once. datatrove's walk only needs the candidates: any other n-gram is new where
+    it stands and never seen again."""
+    n_docs = len(docs)
+    lens = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs)
+    n_words = int(lens.sum())
+    starts = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(lens, out=starts[1:])
+    if len(_WORD_IDS) > 1_000_000:  # bounded; emptied between batches only
+        _WORD_IDS.clear()
+    words = list(chain.from_iterable(docs))
+    ids = np.fromiter(map(_WORD_IDS.__getitem__, words), dtype=np.int64, count=n_words)
+    chars = np.zeros(n_words + 1, dtype=np.int64)  # characters of the words before each position
+    np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=n_words), out=chars[1:])
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
+    left = lens[doc_of] - (np.arange(n_words, dtype=np.int64) - starts[doc_of])  # words from here to the end
+    base = len(_WORD_IDS) + 1
+
+    cand = np.arange(n_words, dtype=np.int64)  # level 1: every position; a class is a word in a document
+    codes, sizes = _classes(doc_of * base + ids)
+    top_out: dict[int, list[int | None]] = {}
+    dup_out: dict[int, list[int]] = {}
+    for n in range(1, max((*top, *dup), default=0) + 1):
+        if n > 1 and len(cand):  # the candidates of level n, their (n-1)-gram class, then their n-gram class
+            prev_class = np.full(n_words, -1, dtype=np.int64)
+            prev_class[cand] = codes
+            prev_size = np.zeros(n_words, dtype=np.int64)
+            prev_size[cand] = sizes[codes]
+            cand = np.flatnonzero((left >= n) & (prev_size >= 2))
+            codes, sizes = _classes(prev_class[cand] * base + ids[cand + n - 1])
+        if n in top:
+            top_out[n] = _top_duplicate(n, cand, codes, sizes, doc_of, starts, lens, chars)
+        if n in dup:
+            dup_out[n] = _all_duplicates(n, cand, codes, doc_of, starts, chars, n_docs)
+    return top_out, dup_out
+
+
+def _top_duplicate(n: int, cand: np.ndarray, codes: np.ndarray, sizes: np.ndarray, doc_of: np.ndarray,
+                   starts: np.ndarray, lens: np.ndarray, chars: np.ndarray) -> list[int | None]:
+    best = np.ones(len(lens), dtype=np.int64)  # a document's n-grams seen once: the first is the top one
+    first = starts[:-1].copy()
+    if len(cand):
+        count = sizes[codes]
+        docs = doc_of[cand]
+        seg = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
+        best[docs[seg]] = np.maximum.reduceat(count, seg)
+        hit = np.flatnonzero(count == best[docs])  # Counter.most_common: first inserted among ties
+        hit_docs = docs[hit]
+        lead = np.flatnonzero(np.r_[True, hit_docs[1:] != hit_docs[:-1]])
+        many = best[hit_docs[lead]] > 1
+        first[hit_docs[lead][many]] = cand[hit[lead][many]]
+    ok = lens >= n
+    value = np.zeros(len(lens), dtype=np.int64)
+    value[ok] = (chars[first[ok] + n] - chars[first[ok]] + n - 1) * best[ok]
+    return [int(v) if k else None for v, k in zip(value.tolist(), ok.tolist(), strict=True)]
+
+
+def _all_duplicates(n: int, cand: np.ndarray, codes: np.ndarray, doc_of: np.ndarray, starts: np.ndarray,
+                    chars: np.ndarray, n_docs: int) -> list[int]:
+    out = [0] * n_docs
+    if not len(cand):
         return out
-
-    def gram_chars(self, n: int) -> np.ndarray:
-        """Characters of each n-gram's words (without separators)."""
-        m = self.n - n + 1
-        if m <= 0:
-            return np.empty(0, dtype=np.int64)
-        c = np.concatenate([[0], np.cumsum(self.lens)])
-        return c[n : n + m] - c[:m]
-
-    def top_ngram_chars(self, n: int) -> int:
-        """datatrove find_top_duplicate: len(" ".join(most common n-gram)) * its count (first on ties)."""
-        g = self.gram_ids(n)
-        if len(g) == 0:
-            return 0
-        if self._distinct[n]:  # every n-gram once: the first one is the "most common"
-            return int(self.gram_chars(n)[0]) + (n - 1)
-        counts = np.bincount(g)
-        best = int(counts.max())
-        first_pos = np.flatnonzero(counts[g] == best)[0]  # Counter.most_common: first inserted among ties
-        length = int(self.gram_chars(n)[first_pos]) + (n - 1)
-        return length * best
-
-    def duplicated_ngram_chars(self, n: int) -> int:
-        """datatrove find_all_duplicate: characters in repeated n-grams, skipping ahead n words after a repeat."""
-        g = self.gram_ids(n)
-        m = len(g)
-        if m == 0 or self._distinct[n]:
-            return 0
-        chars = self.gram_chars(n)
-        # Before the first position whose n-gram occurred earlier, every n-gram is simply added to the set.
-        _, first_idx = np.unique(g, return_index=True)
-        repeat_pos = np.ones(m, dtype=bool)
-        repeat_pos[first_idx] = False
-        start = int(np.argmax(repeat_pos))
-        seen = set(g[:start].tolist())
-        gl = g.tolist()
-        cl = chars.tolist()
-        total, idx = 0, start
-        while idx < m:
-            v = gl[idx]
-            if v in seen:
-                total += cl[idx]
-                idx += n
+    seen_before = np.maximum.accumulate(np.r_[-1, codes[:-1]])
+    repeats = cand[codes <= seen_before]  # positions whose n-gram occurred earlier (codes: first-appearance order)
+    if not len(repeats):
+        return out
+    bounds = np.searchsorted(cand, starts).tolist()
+    pos, cls = cand.tolist(), codes.tolist()
+    gram_chars = (chars[cand + n] - chars[cand]).tolist()
+    for d in np.unique(doc_of[repeats]).tolist():
+        seen: set[int] = set()
+        total, resume = 0, -1
+        for k in range(bounds[d], bounds[d + 1]):  # datatrove's walk, over the only positions that matter
+            if pos[k] < resume:
+                continue  # inside the n words after a repeat: not visited
+            if cls[k] in seen:
+                total += gram_chars[k]
+                resume = pos[k] + n
             else:
-                seen.add(v)
-                idx += 1
-        return total
+                seen.add(cls[k])
+        out[d] = total
+    return out
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -210,18 +225,45 @@ def is_punct_token(token: str) -> bool:
 
 def count_sentences(text: str) -> int:
     """Sentences as spaCy's sentencizer finds them: a new one starts at the first token that is not
-    punctuation after a sentence-final mark ('.', '!', '?' and their equivalents in other scripts)."""
-    tokens = split_words(text)
-    if not tokens:
-        return 0
-    count, seen_end = 1, False
+    punctuation after a sentence-final mark ('.', '!', '?' and their equivalents in other scripts).
+
+    The tokens of a text are its whitespace chunks' tokens one after the other, so the count is
+    composed chunk by chunk from each chunk's cached effect (`_SentenceSteps`)."""
+    count, seen_end, n_tokens = 1, False, 0
+    for after_end, end_after_end, fresh, end_fresh, n in map(_SENTENCE_STEPS.__getitem__, text.split()):
+        n_tokens += n
+        if seen_end:
+            count, seen_end = count + after_end, end_after_end
+        else:
+            count, seen_end = count + fresh, end_fresh
+    return count if n_tokens else 0
+
+
+def _sentence_step(tokens: Sequence[str], seen_end: bool) -> tuple[int, bool]:
+    """(sentences started, whether a sentence end is pending after them) along these tokens."""
+    count = 0
     for tok in tokens:
         if tok in SENTENCE_PUNCT:
             seen_end = True
         elif seen_end and not is_punct_token(tok):
             count += 1
             seen_end = False
-    return count
+    return count, seen_end
+
+
+class _SentenceSteps(dict):
+    """chunk -> (sentences it starts and whether an end is pending after it, when an end was pending
+    before it; the same when none was; its number of tokens)."""
+
+    def __missing__(self, chunk: str) -> tuple[int, bool, int, bool, int]:
+        if len(self) >= 300_000:
+            self.clear()
+        tokens = _tokenizer()(chunk)
+        value = self[chunk] = (*_sentence_step(tokens, True), *_sentence_step(tokens, False), len(tokens))
+        return value
+
+
+_SENTENCE_STEPS = _SentenceSteps()
 
 
 # -- spaCy's English tokenizer, re-implemented (datatrove's word splitter for English) -------------------
@@ -529,18 +571,22 @@ _spacy_en: _SpacyEnglish | None = None
 _shared: dict[str, list[str]] | None = None  # text -> words, while several signals measure one batch
 
 
+def _tokenizer() -> _SpacyEnglish:
+    global _spacy_en
+    if _spacy_en is None:
+        _spacy_en = _SpacyEnglish()
+    return _spacy_en
+
+
 def split_words(text: str) -> list[str]:
     """Word tokens as datatrove gives them for English: spaCy's rule-based tokenizer (punctuation marks
     are tokens, "don't" is "do" + "n't", "U.S." and URLs stay whole), whitespace tokens dropped.
     Inside `shared_words()` a text is split once and the same list is returned again: do not modify it."""
-    global _spacy_en
-    if _spacy_en is None:
-        _spacy_en = _SpacyEnglish()
     if _shared is None:
-        return _spacy_en(text)
+        return _tokenizer()(text)
     words = _shared.get(text)
     if words is None:
-        words = _shared[text] = _spacy_en(text)
+        words = _shared[text] = _tokenizer()(text)
     return words
 
 
