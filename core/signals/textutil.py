@@ -282,13 +282,15 @@ class _Needs:
     _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
     _ANCHOR = {"first": (_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING), "last": (_sre.AT_END, _sre.AT_END_STRING)}
 
-    def __init__(self, pattern: str, edge: str | None) -> None:
+    def __init__(self, pattern: str, edge: str | None, analyse: bool = True) -> None:
         self.edge = edge
         self.known = False  # False: the analysis did not apply, every question goes to the regex
         self.groups: list[tuple[frozenset[str], ...]] = []  # the need sets of each alternative (deduplicated)
         self.trigger: frozenset[str] = frozenset()  # every match holds one of these characters
         self.by_edge: dict[str, list[tuple[frozenset[str], ...]]] = {}  # edge character -> need sets
         self.single: frozenset[str] = frozenset()  # edge characters whose match is exactly that character
+        if not analyse:
+            return
         try:
             alts = [self._alternative(tree, alt) for tree in [_sre_parse.parse(pattern)]
                     for alt in self._alternatives(tree)]
@@ -411,7 +413,8 @@ class _SpacyEnglish:
     prefixes and suffixes (stopping at a special case), then split the rest at infixes unless it is
     a URL. Results per chunk are cached, as spaCy does."""
 
-    def __init__(self) -> None:
+    def __init__(self, prechecks: bool = True) -> None:
+        """prechecks=False runs every regex on every chunk (the plain algorithm, for tests to compare)."""
         import json
         from pathlib import Path
 
@@ -426,9 +429,9 @@ class _SpacyEnglish:
         self._pattern_lengths: list[int] = []
         self._pattern_starts: frozenset[tuple[str, ...]] = frozenset()
         # Which characters a match of each pattern needs (see _Needs): a chunk without them skips the regex.
-        self._prefix_needs = _Needs(data["prefix"], "first")
-        self._suffix_needs = _Needs(data["suffix"], "last")
-        self._infix_needs = _Needs(data["infix"], None)
+        self._prefix_needs = _Needs(data["prefix"], "first", prechecks)
+        self._suffix_needs = _Needs(data["suffix"], "last", prechecks)
+        self._infix_needs = _Needs(data["infix"], None, prechecks)
         needs = (self._prefix_needs, self._suffix_needs, self._infix_needs)
         self._plain = frozenset().union(*(n.trigger for n in needs)) if all(n.known for n in needs) else None
 
