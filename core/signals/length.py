@@ -13,6 +13,7 @@ import pandas as pd
 from core.signals.base import BatchSignal, Column, register
 
 _LINE_BREAKS = r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]"
+_BREAK_CHARS = ["\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 
 
 @register
@@ -34,7 +35,7 @@ class Length(BatchSignal):
         n_chars = text.str.len().to_numpy(dtype=np.int64)
         n_words = text.str.count(r"\S+").to_numpy(dtype=np.int64)
         breaks = text.str.count(_LINE_BREAKS).to_numpy(dtype=np.int64)
-        ends_with_break = text.str.contains(r"(?:" + _LINE_BREAKS + r")\Z", regex=True).to_numpy(dtype=bool)
+        ends_with_break = text.str[-1:].isin(_BREAK_CHARS).to_numpy(dtype=bool)  # ("\r\n" ends with "\n")
         n_lines = np.where(n_chars == 0, 0, breaks + 1 - ends_with_break)
         spaces = text.str.count(r"\s").to_numpy(dtype=np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -320,3 +320,9 @@ def test_score_command_reports_the_one_pass(make_ws, corpus, capsys):
     sidecar = Path(ws.dir("signals")) / "c4.json"
     assert '"computed_with"' in sidecar.read_text()
     shutil.rmtree(ws.dir("signals") / ".partial", ignore_errors=True)
+
+
+def test_length_counts_lines_as_splitlines_does(corpus):
+    texts = [*corpus, "a\r\n", "a\rb\x85", "\u2028", "a\n\nb\x1c", "no break", "a\r\nb\v"]
+    got = get("length")().compute(pd.DataFrame({"id": [str(i) for i in range(len(texts))], "text": texts}))
+    assert got["n_lines"].tolist() == [len(t.splitlines()) for t in texts]
