@@ -207,21 +207,29 @@ def sizes(store: Store, subsets: Sequence[Subset]) -> pd.DataFrame:
 
     Counted in DuckDB from the ids (no document table in pandas): ids not in the workspace count as
     documents with no words and no source, as before."""
+    return size_table([s.name for s in subsets], size_rows(store, subsets))
+
+
+def size_table(names: Sequence[str], rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame([{"selection": name, **row} for name, row in zip(names, rows, strict=True)]).fillna(0)
+
+
+def size_rows(store: Store, subsets: Sequence[Subset]) -> list[dict[str, Any]]:
+    """Each subset's row of `sizes` (without its name): documents, tokens, then `source: X` counts, largest first."""
     got = _query_subsets(store, subsets, "SELECT s.k, d.source, count(d.id) AS n, sum(d.n_words) AS words "
                                          "FROM _sel s JOIN (SELECT id, source, n_words FROM docs) d USING (id) "
                                          "GROUP BY ALL")
     rows = []
     for k, s in enumerate(subsets):
         mine = got[got["k"] == k]
-        row = {"selection": s.name, "documents": len(s),
-               "tokens": int(pd.to_numeric(mine["words"], errors="coerce").fillna(0).sum())}
+        row = {"documents": len(s), "tokens": int(pd.to_numeric(mine["words"], errors="coerce").fillna(0).sum())}
         per_source = mine[mine["source"].notna()]
         per_source = per_source.assign(source=per_source["source"].astype(str)).sort_values(
             ["n", "source"], ascending=[False, True], kind="stable")
         for src, n in zip(per_source["source"], per_source["n"], strict=True):
             row[f"source: {src}"] = int(n)
         rows.append(row)
-    return pd.DataFrame(rows).fillna(0)
+    return rows
 
 
 # -- cluster coverage -------------------------------------------------------------------------
@@ -242,7 +250,7 @@ def coverage_from_groups(groups: pd.Series, subsets: Sequence[Subset]) -> tuple[
     of the selection's cluster distribution, and that entropy over log2(number of clusters).
     """
     groups = groups.dropna().astype(str)
-    return _coverage_tables(list(groups.unique()),
+    return coverage_tables(list(groups.unique()),
                             [groups.reindex(s.ids).dropna().value_counts() for s in subsets], subsets)
 
 
@@ -252,8 +260,19 @@ def coverage(store: Store, subsets: Sequence[Subset],
     by map cluster from `rows` (`member_rows` with the map's columns) when given.
 
     Returns (documents per cluster × selection, summary per selection, what the groups are)."""
+    per_cluster, summary = coverage_tables(all_groups(store), coverage_counts(store, subsets, rows), subsets)
+    return per_cluster, summary, group_kind(store)
+
+
+def all_groups(store: Store) -> list[str]:
+    """Every group coverage counts by (map clusters, else labels, else sources) in the workspace."""
+    expr, table, _ = _group_source(store)
+    return store.df(f"SELECT DISTINCT CAST({expr} AS VARCHAR) AS g FROM {table} WHERE {expr} IS NOT NULL")["g"].tolist()
+
+
+def coverage_counts(store: Store, subsets: Sequence[Subset], rows: pa.Table | None = None) -> list[pd.Series]:
+    """Documents per group (index: the group as text) of each subset; from `rows` when they have the clusters."""
     expr, table, what = _group_source(store)
-    every = store.df(f"SELECT DISTINCT CAST({expr} AS VARCHAR) AS g FROM {table} WHERE {expr} IS NOT NULL")
     if what == "map cluster" and rows is not None and "map__cluster" in rows.column_names:
         got = pa.table({"k": rows.column("k"), "g": rows.column("map__cluster").cast(pa.string())}).filter(
             pc.is_valid(rows.column("map__cluster"))).group_by(["k", "g"]).aggregate([([], "count_all")])
@@ -261,13 +280,11 @@ def coverage(store: Store, subsets: Sequence[Subset],
     else:
         got = _query_subsets(store, subsets, f"SELECT s.k, CAST(t.{expr} AS VARCHAR) AS g, count(*) AS n FROM _sel s "
                                              f"JOIN {table} t USING (id) WHERE t.{expr} IS NOT NULL GROUP BY ALL")
-    counts = [pd.Series(got.loc[got["k"] == k, "n"].to_numpy(), index=got.loc[got["k"] == k, "g"].to_numpy())
-              for k in range(len(subsets))]
-    per_cluster, summary = _coverage_tables(every["g"].tolist(), counts, subsets)
-    return per_cluster, summary, what
+    return [pd.Series(got.loc[got["k"] == k, "n"].to_numpy(), index=got.loc[got["k"] == k, "g"].to_numpy())
+            for k in range(len(subsets))]
 
 
-def _coverage_tables(clusters: list[str], counts: Sequence[pd.Series],
+def coverage_tables(clusters: list[str], counts: Sequence[pd.Series],
                      subsets: Sequence[Subset]) -> tuple[pd.DataFrame, pd.DataFrame]:
     all_clusters = sorted(clusters, key=_natural_key)
     table = pd.DataFrame(index=pd.Index(all_clusters, name="cluster"))

@@ -12,6 +12,7 @@ seed always gives the same result. `save_selection` writes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -223,7 +224,18 @@ def save_selection(ws: Workspace, name: str, recipe: dict[str, Any] | Recipe | S
     }
     _write_rows(sel.rows, rows_path)
     write_json(meta, meta_path)
+    _prepare_compare(ws, store, meta["name"])
     return meta
+
+
+def _prepare_compare(ws: Workspace, store: Store, name: str) -> None:
+    """Keep the Compare page's figures of a new selection and its random baseline, so that comparing it is
+    quick (core/compare_kept.py). A failure here only means the Compare page computes them itself."""
+    from core import compare, compare_kept
+
+    with contextlib.suppress(Exception):
+        columns = compare.numeric_score_columns(store)
+        compare_kept.prepare(store, compare.load_subsets(ws, store, [name]), columns[0] if columns else None)
 
 
 def load_selection(ws: Workspace, name: str) -> tuple[dict[str, Any], pd.DataFrame]:

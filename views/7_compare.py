@@ -8,7 +8,6 @@ helpers in core/compare_view.py); this page only draws.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 
@@ -18,6 +17,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core import compare as cmp
+from core import compare_kept as ck
 from core import compare_view as cv
 from core.embed import available_models
 from core.errors import WinnowError
@@ -33,7 +33,6 @@ BASELINE_COLOUR = "#7f7f7f"
 BACKGROUND = "#d5d9de"
 FRACTION_CHOICES = [0.05, 0.1, 0.25, 0.5, 0.75, 1.0]
 DRAW_POINTS = 20_000  # values drawn per selection in a histogram; the table uses every document
-MAP_SELECTION_POINTS = 8_000  # a selection's documents drawn on its map panel, at most
 MAP_BACKGROUND_POINTS = 15_000  # grey documents drawn under each panel, at most (the browser draws every panel)
 
 ws, store = require_workspace()
@@ -102,24 +101,19 @@ with st.expander("Recipes"):
         st.code(json.dumps(recipe_for_display(meta.get("recipe")), ensure_ascii=False), language="json")
 
 
-# -- cached figures (keyed by the files and the subsets' digest) ---------------------------------------
+# -- cached figures ------------------------------------------------------------------------------------
+# Each selection's part of a figure is kept per selection (core/compare_kept.py: in memory and, at scale,
+# in the workspace's .cache), so a set of selections seen before, or saved since the app started, opens
+# without reading the selections' documents again. The Streamlit caches below only skip putting them
+# together on a rerun.
 def _kept(name: str, build):
-    """A figure's table, also kept in the workspace's .cache (store.memo), so that a restarted app opens
-    Compare without reading the selections' documents again (1M documents: about 1 s of the first open)."""
+    """A table of the whole set, also kept in the workspace's .cache (store.memo)."""
     return store.memo(f"compare_{name}", build, persist="parquet")
-
-
-# The selections' documents joined with `scores` once (the map's columns and the score shown), read only
-# when a figure below is not kept yet; a resource: its Arrow columns are not pickled at every rerun.
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _rows(root: str, signature: tuple, key: str, column: str | None, _subsets: list):
-    cols = [c for c in cmp.MAP_COLUMNS if c in store.score_columns] + ([column] if column else [])
-    return cmp.member_rows(store, _subsets, cols)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _sizes(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFrame:
-    return _kept(f"sizes_{key}", lambda: cmp.sizes(store, _subsets))
+    return ck.sizes(store, _subsets)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -129,28 +123,14 @@ def _overlap(root: str, signature: tuple, key: str, _subsets: list) -> pd.DataFr
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _coverage(root: str, signature: tuple, key: str, column: str | None, _subsets: list):
-    got: dict = {}
-
-    def build(part: str) -> pd.DataFrame:
-        if not got:
-            rows = _rows(root, signature, key, column, _subsets) if "map__cluster" in store.score_columns else None
-            got["per"], got["summary"], _ = cmp.coverage(store, _subsets, rows=rows)
-        # kept with the clusters as a column named unlike any selection (names start with a letter or digit)
-        return got["per"].rename_axis("(cluster)").reset_index() if part == "per" else got["summary"]
-
-    per_cluster = _kept(f"coverage_{key}", lambda: build("per")).set_index("(cluster)").rename_axis("cluster")
-    summary = _kept(f"coverage_summary_{key}", lambda: build("summary"))
-    what = cmp.group_kind(store)
+def _coverage(root: str, signature: tuple, key: str, _subsets: list):
+    per_cluster, summary, what = ck.coverage(store, _subsets)
     return per_cluster, summary, what, cmp.cluster_names(ws, store) if what == "map cluster" else {}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _score_values(root: str, signature: tuple, key: str, column: str, first: str | None, _subsets: list) -> pd.DataFrame:
-    tag = hashlib.sha1(column.encode()).hexdigest()[:10]
-    # the first score shown comes with the shared join; another one is a join of its own
-    rows = (lambda: _rows(root, signature, key, first, _subsets)) if column == first else (lambda: None)
-    return _kept(f"values_{tag}_{key}", lambda: cmp.score_values(store, _subsets, column, rows=rows()))
+def _score_values(root: str, signature: tuple, key: str, column: str, _subsets: list) -> pd.DataFrame:
+    return ck.score_values(store, _subsets, column)
 
 
 @st.cache_data(show_spinner="Comparing n-gram distributions with the target…", max_entries=8)
@@ -159,17 +139,18 @@ def _kl(root: str, signature: tuple, key: str, target: str, _subsets: list) -> p
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _map_points(root: str, signature: tuple, key: str, column: str | None, _subsets: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _map_points(root: str, signature: tuple, key: str, _subsets: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     everything = _kept(f"mapgrey_{MAP_BACKGROUND_POINTS}", lambda: store.df(
         'SELECT "map__x" AS x, "map__y" AS y FROM scores WHERE "map__x" IS NOT NULL '
         f"ORDER BY hash(id) LIMIT {MAP_BACKGROUND_POINTS}"))
-    return everything, _kept(f"mappoints_{MAP_SELECTION_POINTS}_{key}", lambda: cmp.map_points(
-        store, _subsets, per_selection=MAP_SELECTION_POINTS, rows=_rows(root, signature, key, column, _subsets)))
+    return everything, ck.map_points(store, _subsets, per_selection=ck.MAP_SAMPLE)
 
 
 root, sig = str(ws.root), store.signature
 score_cols = cmp.numeric_score_columns(store)
-first_score = score_cols[0] if score_cols else None  # in the one join the figures below share
+# what is not kept yet for these selections (a set never seen, a selection saved by another process):
+# one join for every figure, with the first score (the one shown first)
+ck.prepare(store, subsets, score_cols[0] if score_cols else None, ck.MAP_SAMPLE)
 
 # -- size and overlap ----------------------------------------------------------------------------------
 st.subheader("Size and overlap")
@@ -205,7 +186,7 @@ for a, b in pairs:
 
 # -- cluster coverage ------------------------------------------------------------------------------------
 st.subheader("Cluster coverage")
-per_cluster, cov_summary, cov_by, cluster_label = _coverage(root, sig, key, first_score, subsets)
+per_cluster, cov_summary, cov_by, cluster_label = _coverage(root, sig, key, subsets)
 if cov_by != "map cluster":
     st.info(f"There is no map yet, so coverage is counted by **{cov_by}** instead of by cluster. Build a map on "
             "the **Map** page (embeddings, then the map), or run `python -m core embed --workspace W` and "
@@ -254,7 +235,7 @@ else:
     column = s1.selectbox("Score", score_cols, key="cmp_score",
                           help="any numeric signal column; values are per document")
     kind = s2.radio("Draw as", ["histogram", "violin"], horizontal=True, key="cmp_score_kind")
-    vals = _score_values(root, sig, key, column, first_score, subsets)
+    vals = _score_values(root, sig, key, column, subsets)
     drawn = cv.sample_per_group(vals, "selection", DRAW_POINTS)
     fig = go.Figure()
     bins = cv.shared_bins(vals["value"].to_numpy())
@@ -442,7 +423,7 @@ if "map__x" not in store.score_columns:
             "`python -m core map --workspace W`) to see where each selection's documents lie.",
             icon=":material/scatter_plot:")
 else:
-    everything, pts = _map_points(root, sig, key, first_score, subsets)
+    everything, pts = _map_points(root, sig, key, subsets)
     per_row = 3 if len(order) > 2 else len(order)
     n_rows = -(-len(order) // per_row)
     fig = make_subplots(rows=n_rows, cols=per_row, subplot_titles=order, horizontal_spacing=0.02,
@@ -466,6 +447,6 @@ else:
     st.plotly_chart(fig, key="cmp_map", config={"displayModeBar": False})
     st.caption(("Grey: every document on the map" if len(everything) < MAP_BACKGROUND_POINTS else
                 f"Grey: a random {MAP_BACKGROUND_POINTS:,} documents of the map") + "; coloured: the selection's documents"
-               + (f" (a random {MAP_SELECTION_POINTS:,} of each larger selection)"
-                  if len(pts) and int(pts["on_map"].max()) > MAP_SELECTION_POINTS else "")
+               + (f" (a random {ck.MAP_SAMPLE:,} of each larger selection)"
+                  if len(pts) and int(pts["on_map"].max()) > ck.MAP_SAMPLE else "")
                + ". The first view leaves out a few far-away points, as the Map page does.")

@@ -104,12 +104,13 @@ def test_a_restarted_app_draws_compare_from_the_kept_tables(demo, monkeypatch, q
     monkeypatch.setattr(store_mod, "CACHE_MIN_DOCS", 0)  # the demo counts as large: its figures are kept on disk
     first = open_after_overview(demo, "7_compare", queries, monkeypatch)
     sizes = [(m.label, m.value) for m in first.metric]
-    assert list((demo.root / ".cache").glob("compare_sizes_*.parquet"))
+    assert list((demo.root / ".cache").glob("cmpsel_sizes_*.parquet"))
     import streamlit as st
 
     st.cache_data.clear()
     st.cache_resource.clear()
-    for name in ("sizes", "score_values", "map_points", "coverage", "member_rows", "intersection_counts"):
+    for name in ("sizes", "size_rows", "score_values", "map_points", "coverage", "coverage_counts", "member_rows",
+                 "intersection_counts"):
         monkeypatch.setattr(cmp, name, lambda *a, _n=name, **k: pytest.fail(f"{_n} was computed again"))
     again = open_after_overview(demo, "7_compare", queries, monkeypatch)
     assert [(m.label, m.value) for m in again.metric] == sizes
