@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,7 @@ def _compute(plan: _Plan, target: str | None, benchmark: str | None, progress: P
 
         result = ray_engine.signal_batches(sig, ctx.ws, progress, address, workers)
     elif isinstance(sig, BatchSignal):
-        result = _run_batches([sig], ctx, progress, workers, [ctx.scratch])[0]
+        result = _run_batches([sig], ctx, progress, workers, [ctx.scratch])[0]()
     elif isinstance(sig, CorpusSignal):
         ctx.scratch.mkdir(parents=True, exist_ok=True)
         result = sig.compute_corpus(ctx, progress)
@@ -240,7 +241,7 @@ def run_signals(
         for j, m, table in zip(group, members, tables, strict=True):
             done.add(j)
             m.ctx._ids = members[0].ctx.ids()  # the document ids, read once for the group
-            yield names[j], _finish(m, table, target, benchmark, tuple(names[k] for k in group if k != j))
+            yield names[j], _finish(m, table(), target, benchmark, tuple(names[k] for k in group if k != j))
 
 
 def _compute_one(sig: BatchSignal, batch: pd.DataFrame) -> pa.Table:
@@ -256,9 +257,10 @@ def _compute_many(sigs: list[BatchSignal], batch: pd.DataFrame) -> list[pa.Table
 
 
 def _run_batches(sigs: list[BatchSignal], ctx: SignalContext, progress: Progress, workers: int | None,
-                 scratches: list[Path]) -> list[pd.DataFrame]:
+                 scratches: list[Path]) -> list[Callable[[], pd.DataFrame]]:
     """Stream batches in workspace order through every signal in `sigs` (same batch size); finished
-    batches are checkpoint files, one folder per signal, skipped on resume."""
+    batches are checkpoint files, one folder per signal, skipped on resume. Returns, per signal, a
+    function that loads its whole result (one signal's table in memory at a time)."""
     total = ctx.doc_count()
     columns = ("id", "text", "source", "label", "n_words", "n_chars")
     ckpts = [BatchCheckpoint(s) for s in scratches]
@@ -296,8 +298,8 @@ def _run_batches(sigs: list[BatchSignal], ctx: SignalContext, progress: Progress
             pool.shutdown(cancel_futures=True)
     progress(total, total)
     if not count:
-        return [sig.empty_result([]) for sig in sigs]
-    return [ckpt.load_all(count).to_pandas() for ckpt in ckpts]
+        return [partial(sig.empty_result, []) for sig in sigs]
+    return [lambda ckpt=ckpt: ckpt.load_all(count).to_pandas() for ckpt in ckpts]
 
 
 def conform(sig: Signal, result: pd.DataFrame | pa.Table, ids: list[str]) -> pa.Table:
