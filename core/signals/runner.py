@@ -3,6 +3,10 @@
 Output: `signals/<key>.parquet` (id + declared columns) and `signals/<key>.json` (name, version,
 params, target/benchmark, inputs fingerprint, time, summary figures). A signal recomputes only when
 its version, parameters, the documents or its reference set change.
+
+`run_signal` computes one signal; `run_signals` (what `python -m core score` uses) computes several,
+the batch signals of one batch size together in one pass over the documents (each batch read once,
+each text split into words once), with each signal's own checkpoints and files.
 """
 
 from __future__ import annotations

@@ -19,11 +19,15 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
-from re import _constants as _sre
-from re import _parser as _sre_parse
 
 import numpy as np
 import pandas as pd
+
+try:  # CPython's regex parser, read by _Needs; without it the tokenizer simply runs every regex
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - another Python implementation
+    _sre = _sre_parse = None
 
 # The punctuation set datatrove uses to tell "symbol" tokens from words (datatrove.utils.text.PUNCTUATION,
 # plus the ASCII control characters it appends); a token made only of these characters is a symbol.
@@ -279,8 +283,9 @@ class _Needs:
     negated class, a category, a flag, a match that may be empty, an unanchored alternative) leaves
     the decision to the regex, so the answers are exact."""
 
-    _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
-    _ANCHOR = {"first": (_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING), "last": (_sre.AT_END, _sre.AT_END_STRING)}
+    _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT) if _sre else ()
+    _ANCHOR = {"first": (_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING),
+               "last": (_sre.AT_END, _sre.AT_END_STRING)} if _sre else {}
 
     def __init__(self, pattern: str, edge: str | None, analyse: bool = True) -> None:
         self.edge = edge
@@ -289,12 +294,12 @@ class _Needs:
         self.trigger: frozenset[str] = frozenset()  # every match holds one of these characters
         self.by_edge: dict[str, list[tuple[frozenset[str], ...]]] = {}  # edge character -> need sets
         self.single: frozenset[str] = frozenset()  # edge characters whose match is exactly that character
-        if not analyse:
+        if not analyse or _sre_parse is None:
             return
         try:
             alts = [self._alternative(tree, alt) for tree in [_sre_parse.parse(pattern)]
                     for alt in self._alternatives(tree)]
-        except ValueError:  # something the analysis does not follow: the regex decides everything
+        except Exception:  # noqa: BLE001 - something the analysis does not follow: the regex decides everything
             return
         for edge_chars, needs, _, _ in alts:
             if needs not in self.groups:
