@@ -72,16 +72,16 @@ class C4(RuleSignal):
         lines = text.splitlines()
         lorem = curly = False
         sentences = kept = kept_chars = 0
+        longest = p.max_word_length
         for raw in lines:
-            line = raw.strip()
-            words = line.split()
-            longest = p.max_word_length  # a word that long needs a line longer still: most lines skip the max
-            if longest != -1 and len(line) > longest and words and max(map(len, words)) > longest:
-                continue
-            if p.remove_citations:
-                line = CITATION_REGEX.sub("", line)
+            # the line rules only drop lines, so their order does not matter: the cheap ones first
+            stripped = raw.strip()
+            line = CITATION_REGEX.sub("", stripped) if p.remove_citations and "[" in stripped else stripped
             if p.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)):
                 continue
+            words = stripped.split()  # the words of the line before citation marks are removed
+            if longest != -1 and len(stripped) > longest and words and max(map(len, words)) > longest:
+                continue  # (a word that long needs a line longer still: most lines skip the max)
             if len(words) < p.min_words_per_line:
                 continue
             low = line.lower()

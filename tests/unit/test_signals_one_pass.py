@@ -156,31 +156,35 @@ def ref_fineweb(text: str) -> dict:
     }
 
 
-def ref_c4(text: str) -> dict:
+def ref_c4(text: str, p=None) -> dict:
+    p = p or C4.Params()
     lorem = curly = False
     sentences = kept = kept_chars = 0
     lines = text.splitlines()
     for raw in lines:
         line = raw.strip()
         words = line.split()
-        if any(len(w) > 1000 for w in words):
+        if p.max_word_length != -1 and any(len(w) > p.max_word_length for w in words):
             continue
-        line = re.sub(r"\[\d*]|\[edit]|\[citation needed]", "", line)
-        if not line.endswith((".", "?", "!", '"', "'")) or line.endswith("..."):
+        if p.remove_citations:
+            line = re.sub(r"\[\d*]|\[edit]|\[citation needed]", "", line)
+        if p.filter_no_terminal_punct and (not line.endswith((".", "?", "!", '"', "'")) or line.endswith("...")):
             continue
-        if len(words) < 3:
+        if len(words) < p.min_words_per_line:
             continue
         low = line.lower()
         if "lorem ipsum" in low:
             lorem = True
-            continue
-        if "javascript" in low:
+            if p.filter_lorem_ipsum:
+                continue
+        if p.filter_javascript and "javascript" in low:
             continue
         if "{" in line:
             curly = True
-            continue
-        if any(s in low for s in ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
-                                  "use cookies")):
+            if p.filter_curly_bracket:
+                continue
+        if p.filter_policy and any(s in low for s in ("terms of use", "privacy policy", "cookie policy", "uses cookies",
+                                                      "use of cookies", "use cookies")):
             continue
         sentences, kept, kept_chars = sentences + ref_sentences(line), kept + 1, kept_chars + len(line)
     return {"has_lorem_ipsum": lorem, "has_curly_bracket": curly, "n_sentences": sentences, "n_lines": len(lines),
@@ -220,6 +224,20 @@ def test_rule_signals_measure_what_the_plain_definitions_measure(corpus, name):
         expected = reference(text)
         for col in (c.name for c in sig.columns if c.kind not in ("rule", "reason")):
             assert same(got[col].iloc[i], expected.get(col)), (name, col, i, text[:80], got[col].iloc[i], expected.get(col))
+
+
+@pytest.mark.parametrize("params", [
+    {"remove_citations": False, "filter_no_terminal_punct": False, "min_words_per_line": 1, "max_word_length": 6},
+    {"filter_lorem_ipsum": False, "filter_curly_bracket": False, "filter_javascript": False, "filter_policy": False,
+     "max_word_length": -1, "min_words_per_line": -1},
+])
+def test_c4_line_rules_at_other_parameters_measure_what_the_plain_definition_measures(corpus, params):
+    sig = get("c4")(params)
+    got = sig.compute(pd.DataFrame({"id": [f"d{i}" for i in range(len(corpus))], "text": corpus}))
+    for i, text in enumerate(corpus):
+        expected = ref_c4(text, sig.params)
+        for col, value in expected.items():
+            assert same(got[col].iloc[i], value), (params, col, i, text[:80])
 
 
 def test_tokenizer_skips_only_regexes_that_cannot_match(corpus):
