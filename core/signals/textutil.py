@@ -99,11 +99,21 @@ def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
 
 
 class _WordIds(dict):
-    """word -> a small integer, shared by all documents (ids only need to be equal for equal words)."""
+    """word -> a small integer, shared by all documents (ids only need to be equal for equal words);
+    `lengths[id]` is the word's length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lengths: list[int] = []
 
     def __missing__(self, word: str) -> int:
         value = self[word] = len(self)
+        self.lengths.append(len(word))
         return value
+
+    def clear(self) -> None:
+        super().clear()
+        self.lengths.clear()
 
 
 _WORD_IDS = _WordIds()
@@ -136,10 +146,9 @@ def ngram_repetition(docs: Sequence[Sequence[str]], top: Sequence[int], dup: Seq
     np.cumsum(lens, out=starts[1:])
     if len(_WORD_IDS) > 1_000_000:  # bounded; emptied between batches only
         _WORD_IDS.clear()
-    words = list(chain.from_iterable(docs))
-    ids = np.fromiter(map(_WORD_IDS.__getitem__, words), dtype=np.int64, count=n_words)
+    ids = np.fromiter(map(_WORD_IDS.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=n_words)
     chars = np.zeros(n_words + 1, dtype=np.int64)  # characters of the words before each position
-    np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=n_words), out=chars[1:])
+    np.cumsum(np.array(_WORD_IDS.lengths, dtype=np.int64)[ids], out=chars[1:])
     doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
     left = lens[doc_of] - (np.arange(n_words, dtype=np.int64) - starts[doc_of])  # words from here to the end
     base = len(_WORD_IDS) + 1
@@ -149,13 +158,10 @@ def ngram_repetition(docs: Sequence[Sequence[str]], top: Sequence[int], dup: Seq
     top_out: dict[int, list[int | None]] = {}
     dup_out: dict[int, list[int]] = {}
     for n in range(1, max((*top, *dup), default=0) + 1):
-        if n > 1 and len(cand):  # the candidates of level n, their (n-1)-gram class, then their n-gram class
-            prev_class = np.full(n_words, -1, dtype=np.int64)
-            prev_class[cand] = codes
-            prev_size = np.zeros(n_words, dtype=np.int64)
-            prev_size[cand] = sizes[codes]
-            cand = np.flatnonzero((left >= n) & (prev_size >= 2))
-            codes, sizes = _classes(prev_class[cand] * base + ids[cand + n - 1])
+        if n > 1 and len(cand):  # the candidates of level n (a subset of level n-1's), then their n-gram class
+            keep = (left[cand] >= n) & (sizes[codes] >= 2)
+            cand, prev_class = cand[keep], codes[keep]
+            codes, sizes = _classes(prev_class * base + ids[cand + n - 1])
         if n in top:
             top_out[n] = _top_duplicate(n, cand, codes, sizes, doc_of, starts, lens, chars)
         if n in dup:
