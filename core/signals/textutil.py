@@ -10,6 +10,10 @@ needed at run time and the tokens match spaCy's (bench/heuristics.py measures th
 
 The n-gram repetition measures are datatrove's definitions, computed for a whole batch of documents
 at once on integer word ids (`ngram_repetition`).
+
+The caches here (chunk tokens, token tests, word ids, the shared words of a batch) belong to the
+process: signals run in parallel in separate processes (the runner's pool, Ray workers), never in
+threads of one process.
 """
 
 from __future__ import annotations
