@@ -5,7 +5,6 @@ first open). The page and the job share core.map_view, so they agree on names, k
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,36 +18,9 @@ from core.cli import main as cli
 from core.embed import compute_embeddings
 from core.jobs import list_jobs
 from core.store import Store
+from tests.app.conftest import TEXT_QUERY as TEXT
 
 ROOT = Path(__file__).resolve().parents[2]
-TEXT = re.compile(r"\btext\b", re.IGNORECASE)
-
-
-class _Recording:
-    """A DuckDB cursor that notes every query it runs."""
-
-    def __init__(self, cur, log: list[str]) -> None:
-        self._cur, self._log = cur, log
-
-    def execute(self, query, *args, **kwargs):
-        self._log.append(str(query))
-        return self._cur.execute(query, *args, **kwargs)
-
-    def sql(self, query, *args, **kwargs):
-        self._log.append(str(query))
-        return self._cur.sql(query, *args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._cur, name)
-
-
-@pytest.fixture
-def queries(monkeypatch) -> list[str]:
-    """Every SQL query run through a Store from now on."""
-    log: list[str] = []
-    original = Store.cursor
-    monkeypatch.setattr(Store, "cursor", lambda self: _Recording(original(self), log))
-    return log
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ making its download zip."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -14,36 +13,9 @@ from core import compare as cmp
 from core.export import export_selection
 from core.select import save_selection
 from core.store import Store
+from tests.app.conftest import TEXT_QUERY as TEXT
 
 ROOT = Path(__file__).resolve().parents[2]
-TEXT = re.compile(r"\btext\b", re.IGNORECASE)
-
-
-class _Recording:
-    """A DuckDB cursor that notes every query it runs."""
-
-    def __init__(self, cur, log: list[str]) -> None:
-        self._cur, self._log = cur, log
-
-    def execute(self, query, *args, **kwargs):
-        self._log.append(str(query))
-        return self._cur.execute(query, *args, **kwargs)
-
-    def sql(self, query, *args, **kwargs):
-        self._log.append(str(query))
-        return self._cur.sql(query, *args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._cur, name)
-
-
-@pytest.fixture
-def queries(monkeypatch) -> list[str]:
-    """Every SQL query the app runs through a Store from now on."""
-    log: list[str] = []
-    original = Store.cursor
-    monkeypatch.setattr(Store, "cursor", lambda self: _Recording(original(self), log))
-    return log
 
 
 def open_after_overview(ws, page: str, queries: list[str], monkeypatch) -> AppTest:

@@ -35,11 +35,9 @@ def two_copies(demo_ws_readonly, tmp_path):
     return out
 
 
-@pytest.mark.parametrize("signal", ["length", "gopher_quality"])
-def test_a_batch_signal_on_ray_equals_the_local_path(local_ray, two_copies, signal):
+def _signal_on_ray_equals_local(local_ws, ray_ws, signal: str) -> None:
     from core.signals.runner import read_sidecar, run_signal
 
-    local_ws, ray_ws = two_copies
     local = run_signal(local_ws, signal, workers=1)
     remote = run_signal(ray_ws, signal, engine="ray")
     a, b = pd.read_parquet(local.path), pd.read_parquet(remote.path)
@@ -48,17 +46,25 @@ def test_a_batch_signal_on_ray_equals_the_local_path(local_ray, two_copies, sign
     assert read_sidecar(ray_ws, signal)["summary"] == read_sidecar(local_ws, signal)["summary"]
 
 
-def test_embeddings_on_ray_equal_the_local_path(local_ray, two_copies):
+def _embeddings_on_ray_equal_local(local_ws, ray_ws) -> None:
     from core import ray_engine
     from core.embed import compute_embeddings, load_embeddings
 
-    local_ws, ray_ws = two_copies
     compute_embeddings(local_ws, "static")
     ray_engine.embed(ray_ws, "static")
     ids_a, a = load_embeddings(local_ws, "static")
     ids_b, b = load_embeddings(ray_ws, "static")
     assert ids_a == ids_b
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("signal", ["length", "gopher_quality"])
+def test_a_batch_signal_on_ray_equals_the_local_path(local_ray, two_copies, signal):
+    _signal_on_ray_equals_local(*two_copies, signal)
+
+
+def test_embeddings_on_ray_equal_the_local_path(local_ray, two_copies):
+    _embeddings_on_ray_equal_local(*two_copies)
 
 
 def test_a_corpus_signal_is_refused_on_ray(two_copies):
@@ -151,26 +157,14 @@ def test_signals_and_embeddings_from_shards_on_s3_equal_the_local_path(local_ray
     from pyarrow import fs as pafs
 
     from core import ray_engine
-    from core.embed import compute_embeddings, load_embeddings
-    from core.signals.runner import read_sidecar, run_signal
 
     local_ws, ray_ws = two_copies
     shards, filesystem = ray_engine.docs_source(ray_ws)
     assert shards == [f"winnow-test/prefix/docs/{p.name}" for p in ray_ws.doc_files()]
     assert isinstance(filesystem, pafs.S3FileSystem)
     for signal in ("length", "gopher_quality"):
-        local = run_signal(local_ws, signal, workers=1)
-        remote = run_signal(ray_ws, signal, engine="ray")
-        a, b = pd.read_parquet(local.path), pd.read_parquet(remote.path)
-        assert len(b) == len(a) > 0
-        pd.testing.assert_frame_equal(a, b)
-        assert read_sidecar(ray_ws, signal)["summary"] == read_sidecar(local_ws, signal)["summary"]
-    compute_embeddings(local_ws, "static")
-    ray_engine.embed(ray_ws, "static")
-    ids_a, a = load_embeddings(local_ws, "static")
-    ids_b, b = load_embeddings(ray_ws, "static")
-    assert ids_a == ids_b
-    np.testing.assert_allclose(a, b, atol=1e-6)
+        _signal_on_ray_equals_local(local_ws, ray_ws, signal)
+    _embeddings_on_ray_equal_local(local_ws, ray_ws)
 
 
 def test_the_workers_really_read_s3(local_ray, two_copies, s3):
