@@ -243,23 +243,15 @@ def entropy_bits(counts: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def coverage_from_groups(groups: pd.Series, subsets: Sequence[Subset]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(documents per cluster × selection, summary per selection) from `groups`: id -> cluster of every doc.
-
-    Summary: clusters covered (≥ 1 document), share of the corpus's clusters covered, entropy (bits)
-    of the selection's cluster distribution, and that entropy over log2(number of clusters).
-    """
-    groups = groups.dropna().astype(str)
-    return coverage_tables(list(groups.unique()),
-                            [groups.reindex(s.ids).dropna().value_counts() for s in subsets], subsets)
-
-
 def coverage(store: Store, subsets: Sequence[Subset],
              rows: pa.Table | None = None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """`coverage_from_groups(*cluster_groups(store))`, counted in DuckDB (no id -> cluster table in pandas);
-    by map cluster from `rows` (`member_rows` with the map's columns) when given.
+    """Documents per group of each selection: the map's clusters, else the labels, else the sources,
+    counted in DuckDB (no id -> group table in pandas); by map cluster from `rows` (`member_rows` with the
+    map's columns) when given.
 
-    Returns (documents per cluster × selection, summary per selection, what the groups are)."""
+    Returns (documents per group × selection, summary per selection, what the groups are). Summary:
+    groups covered (≥ 1 document), share of the corpus's groups covered, entropy (bits) of the
+    selection's group distribution, and that entropy over log2(number of groups)."""
     per_cluster, summary = coverage_tables(all_groups(store), coverage_counts(store, subsets, rows), subsets)
     return per_cluster, summary, group_kind(store)
 
@@ -322,13 +314,6 @@ def _group_source(store: Store) -> tuple[str, str, str]:
 def group_kind(store: Store) -> str:
     """What coverage counts by: "map cluster", "label" or "source"."""
     return _group_source(store)[2]
-
-
-def cluster_groups(store: Store) -> tuple[pd.Series, str]:
-    """(id -> group, what the groups are): the map's clusters, else the labels, else the sources."""
-    expr, table, what = _group_source(store)
-    df = store.df(f"SELECT id, {expr} AS g FROM {table}")
-    return pd.Series(df["g"].to_numpy(), index=df["id"].astype(str)), what
 
 
 def cluster_names(ws: Workspace, store: Store) -> dict[str, str]:
@@ -411,9 +396,10 @@ def score_values(store: Store, subsets: Sequence[Subset], column: str, rows: pa.
 
 def score_summary(store: Store, subsets: Sequence[Subset], columns: Sequence[str]) -> pd.DataFrame:
     rows = []
+    joined = member_rows(store, subsets, columns) if columns else None  # one join for every column
     for col in columns:
-        long = score_values(store, subsets, col)
-        for name, g in long.groupby("selection", sort=False):
+        long = score_values(store, subsets, col, rows=joined)
+        for name, g in long.groupby("selection", sort=False, observed=True):
             v = g["value"]
             rows.append({"score": col, "selection": name, "n": len(v), "mean": v.mean(), "std": v.std(),
                          "p10": v.quantile(0.1), "median": v.median(), "p90": v.quantile(0.9)})
@@ -620,14 +606,13 @@ def compare(ws: Workspace, names: Sequence[str], store: Store | None = None, *, 
         store = Store(ws)
     subsets = load_subsets(ws, store, names, baseline, baseline_seed)
     target = target or recipe_target(ws, names)
-    groups, what = cluster_groups(store)
-    per_cluster, coverage = coverage_from_groups(groups, subsets)
+    per_cluster, cover, what = coverage(store, subsets)
     out: dict[str, Any] = {
         "selections": [s.name for s in subsets],
         "baseline": next((s.name for s in subsets if s.baseline), None),
         "sizes": sizes(store, subsets).to_dict(orient="records"),
         "jaccard": jaccard_matrix(subsets).round(6).to_dict(orient="index"),
-        "coverage": {"by": what, "summary": coverage.to_dict(orient="records"),
+        "coverage": {"by": what, "summary": cover.to_dict(orient="records"),
                      "names": cluster_names(ws, store) if what == "map cluster" else {},
                      "per_cluster": per_cluster.reset_index().to_dict(orient="records")},
         "scores": records(score_summary(store, subsets, numeric_score_columns(store))),

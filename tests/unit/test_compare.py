@@ -55,10 +55,9 @@ def test_entropy_bits():
 
 
 def test_coverage_on_the_map_clusters(ws, store):
-    groups, what = cmp.cluster_groups(store)
-    assert what == "map cluster"
     subsets = cmp.load_subsets(ws, store, ["first", "spread"], baseline=False)
-    per_cluster, summary = cmp.coverage_from_groups(groups, subsets)
+    per_cluster, summary, what = cmp.coverage(store, subsets)
+    assert what == "map cluster"
     assert per_cluster["first"].tolist() == [10, 0, 0, 0]
     assert per_cluster["spread"].tolist() == [1, 1, 1, 1]
     s = summary.set_index("selection")
@@ -70,8 +69,7 @@ def test_coverage_on_the_map_clusters(ws, store):
 def test_coverage_falls_back_to_labels_without_a_map(ws, store):
     (ws.dir("maps") / "static.parquet").unlink()
     store.refresh()
-    _, what = cmp.cluster_groups(store)
-    assert what == "label"
+    assert cmp.group_kind(store) == "label"
 
 
 def test_sizes_count_documents_and_words(ws, store):
