@@ -69,15 +69,6 @@ def _map_kind(per_selection: int) -> str:
     return f"map_{int(per_selection)}"
 
 
-def _row_kinds(store: Store, column: str | None, per_selection: int) -> list[tuple[str, str]]:
-    kinds = [("coverage", "scores")]
-    if column:
-        kinds.append((_value_kind(column), "scores"))
-    if "map__x" in store.score_columns:
-        kinds.append((_map_kind(per_selection), "map"))
-    return kinds
-
-
 def _one(rows: pa.Table) -> pa.Table:
     """One subset's rows of `member_rows`, numbered as subset 0."""
     return rows.set_column(rows.column_names.index("k"), "k", pa.array(np.zeros(rows.num_rows, np.int32)))
@@ -102,27 +93,32 @@ def _map_part(store: Store, s: Subset, per_selection: int, rows: pa.Table | None
     return cmp.map_points(store, [s], per_selection=per_selection, rows=rows).drop(columns="selection")
 
 
+def _row_parts(store: Store, column: str | None,
+               per_selection: int) -> list[tuple[str, str, Callable[[Subset, pa.Table], pd.DataFrame]]]:
+    """(kind, memo state, build from the subset's `member_rows`) of the parts taken from the join with `scores`."""
+    parts = [("coverage", "scores", lambda s, rows: _coverage_part(store, s, rows))]
+    if column:
+        parts.append((_value_kind(column), "scores", lambda s, rows: _value_part(store, s, column, rows)))
+    if "map__x" in store.score_columns:
+        parts.append((_map_kind(per_selection), "map", lambda s, rows: _map_part(store, s, per_selection, rows)))
+    return parts
+
+
 def prepare(store: Store, subsets: Sequence[Subset], column: str | None = None,
             per_selection: int = MAP_SAMPLE) -> None:
     """Compute and keep every part the Compare page opens with that is not kept yet: sizes, coverage,
     `column`'s values and the map points, from one join with the documents and one with `scores`."""
     _size_parts(store, subsets)
-    kinds = _row_kinds(store, column, per_selection)
-    todo = [s for s in subsets if any(_lookup(store, _name(kind, s), on) is None for kind, on in kinds)]
+    parts = _row_parts(store, column, per_selection)
+    todo = [(s, [p for p in parts if _lookup(store, _name(p[0], s), p[1]) is None]) for s in subsets]
+    todo = [(s, missing) for s, missing in todo if missing]
     if not todo:
         return
     columns = [c for c in cmp.MAP_COLUMNS if c in store.score_columns] + ([column] if column else [])
-    for s, rows in zip(todo, _split(cmp.member_rows(store, todo, columns), len(todo)), strict=True):
-        for kind, on in kinds:
-            if _lookup(store, _name(kind, s), on) is not None:
-                continue
-            if kind == "coverage":
-                part = _coverage_part(store, s, rows if "map__cluster" in columns else None)
-            elif kind.startswith("values_"):
-                part = _value_part(store, s, column, rows)
-            else:
-                part = _map_part(store, s, per_selection, rows)
-            store.memo(_name(kind, s), lambda p=part: p, on=on, persist="parquet")
+    joined = _split(cmp.member_rows(store, [s for s, _ in todo], columns), len(todo))
+    for (s, missing), rows in zip(todo, joined, strict=True):
+        for kind, on, build in missing:
+            store.memo(_name(kind, s), lambda b=build, s=s, r=rows: b(s, r), on=on, persist="parquet")
 
 
 # -- the figures, put together from the parts -----------------------------------------------------
