@@ -270,14 +270,8 @@ def selection_ids(ws: Workspace, name: str) -> pa.Array:
 
 
 def first_ids(ws: Workspace, name: str, n: int = 5) -> list[str]:
-    """The first `n` ids of a saved selection, in its order, reading only its id and rank columns."""
-    import pyarrow.compute as pc
-
-    rows_path = _rows_path(ws, name)
-    table = pq.read_table(rows_path, columns=["id", "rank"])
-    first = table.take(pc.select_k_unstable(table, k=min(n, table.num_rows), sort_keys=[("rank", "ascending")]))
-    first = first.sort_by([("rank", "ascending")])
-    return [str(i) for i in first.column("id").to_pylist()]
+    """The first `n` ids of a saved selection, in its order."""
+    return selection_ids(ws, name).slice(0, n).to_pylist()
 
 
 def list_selections(ws: Workspace) -> list[str]:
