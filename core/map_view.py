@@ -79,24 +79,15 @@ def all_points(store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def first_view(xs: np.ndarray, ys: np.ndarray) -> tuple[dict[str, list[float]], int]:
-    """The first view's axis ranges and how many points lie outside it.
+    """The first view's axis ranges and how many points lie outside it: on each axis with far-away points,
+    the wide Tukey fence of `compare_view.view_range` (the Select and Compare maps use the same one).
 
-    UMAP puts small disconnected groups far from the rest, which would squeeze the map into a corner.
-    The first view stops at 3 interquartile ranges beyond the quartiles (a wide Tukey fence) on an axis
-    with points beyond it; Autoscale in the toolbar shows every point. Fewer than 50 points: no fence."""
-    n = len(xs)
-    view: dict[str, list[float]] = {}
-    if n < 50:
-        return view, 0
-    for axis, values in (("x", xs), ("y", ys)):
-        q1, q3 = np.quantile(values, [0.25, 0.75])
-        lo, hi = max(values.min(), q1 - 3 * (q3 - q1)), min(values.max(), q3 + 3 * (q3 - q1))
-        if lo > values.min() or hi < values.max():
-            pad = 0.04 * (hi - lo or 1.0)
-            view[axis] = [float(lo - pad), float(hi + pad)]
-    if not view:
-        return view, 0
-    keep = np.ones(n, dtype=bool)
+    UMAP puts small disconnected groups far from the rest, which would squeeze the map into a corner;
+    Autoscale in the toolbar shows every point."""
+    from core.compare_view import view_range
+
+    view = {axis: r for axis, values in (("x", xs), ("y", ys)) if (r := view_range(values)) is not None}
+    keep = np.ones(len(xs), dtype=bool)
     for axis, values in (("x", xs), ("y", ys)):
         if axis in view:
             keep &= (values >= view[axis][0]) & (values <= view[axis][1])
@@ -134,12 +125,16 @@ def _snippet_sql(alias: str = "d") -> str:
             " AS snippet")
 
 
-def _doc_snippets(store: Store, ids: Sequence[str]) -> pd.DataFrame:
-    """id, source, label ('(none)' when missing) and snippet of the given documents (one pass over the texts)."""
-    return store.df(f"""
+def _with_snippets(store: Store, picked: pd.DataFrame, lines: int) -> pd.DataFrame:
+    """The picked points (in their order) with their document's source, label ('(none)' when missing),
+    snippet and hover snippet (escaped, wrapped to `lines` lines): one pass over the texts, for these ids only."""
+    docs = store.df(f"""
         WITH p AS (SELECT DISTINCT unnest(?::VARCHAR[]) AS id)
         SELECT d.id, d.source, coalesce(d.label, '(none)') AS label, {_snippet_sql()}
-        FROM p JOIN docs d USING (id)""", [list(ids)])
+        FROM p JOIN docs d USING (id)""", [picked["id"].tolist()])
+    df = picked.merge(docs, on="id", how="inner")  # keeps the picked order
+    df["hover_snippet"] = [hover_text(s, HOVER_WIDTH, lines) for s in df["snippet"]]
+    return df
 
 
 def texts(store: Store, limit: int, lines: int, per_cluster: int = CLUSTER_SAMPLE) -> pd.DataFrame:
@@ -160,10 +155,7 @@ def texts(store: Store, limit: int, lines: int, per_cluster: int = CLUSTER_SAMPL
             SELECT id, x, y, cluster, id IN (SELECT id FROM drawn) AS drawn, id IN (SELECT id FROM per) AS cluster_sample
             FROM s WHERE id IN (SELECT id FROM drawn) OR id IN (SELECT id FROM per) ORDER BY h""",
                           [int(limit), int(per_cluster)])
-        docs = _doc_snippets(store, picked["id"].tolist())
-        df = picked.merge(docs, on="id", how="inner")  # keeps the order by id hash
-        df["hover_snippet"] = [hover_text(s, HOVER_WIDTH, lines) for s in df["snippet"]]
-        return df
+        return _with_snippets(store, picked, lines)
 
     return store.memo(f"map_texts_{int(limit)}_{int(lines)}_{int(per_cluster)}", build, on="map", persist="parquet")
 
@@ -189,9 +181,7 @@ def filter_points(store: Store, ids: Sequence[str], limit: int, lines: int) -> p
         SELECT id, map__x AS x, map__y AS y, map__cluster AS cluster FROM scores
         WHERE map__x IS NOT NULL AND id IN (SELECT unnest(?::VARCHAR[])) ORDER BY hash(id) LIMIT ?""",
                       [list(ids), int(limit)])
-    df = picked.merge(_doc_snippets(store, picked["id"].tolist()), on="id", how="inner")
-    df["hover_snippet"] = [hover_text(s, HOVER_WIDTH, lines) for s in df["snippet"]]
-    return df
+    return _with_snippets(store, picked, lines)
 
 
 def colour_values(store: Store, column: str, limit: int | None = None, ids: Sequence[str] | None = None) -> pd.Series:

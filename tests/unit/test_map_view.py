@@ -96,3 +96,17 @@ def test_prepare_computes_what_the_page_opens_with(mapped, monkeypatch):
     monkeypatch.setenv("WINNOW_MAP_POINTS", "40")
     got = mv.prepare(mapped)
     assert got == {"n": 90, "drawn": 20, "hover_lines": 3, "texts": len(mv.texts(mapped, 20, 3))}
+
+
+def test_first_view_fences_far_groups_and_counts_what_it_leaves_out():
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=200), rng.normal(size=200)
+    assert mv.first_view(xs, ys) == ({}, 0)  # nothing beyond 3 IQR: every point in view
+    xs[:3] = 500.0  # a small far-away group on x
+    view, outside = mv.first_view(xs, ys)
+    assert set(view) == {"x"} and outside == 3
+    q1, q3 = np.quantile(xs, [0.25, 0.75])
+    lo, hi = max(xs.min(), q1 - 3 * (q3 - q1)), q3 + 3 * (q3 - q1)
+    pad = 0.04 * (hi - lo)
+    assert view["x"] == pytest.approx([lo - pad, hi + pad])
+    assert mv.first_view(xs[:40], ys[:40]) == ({}, 0)  # too few points to fence
