@@ -69,26 +69,26 @@ def has_alpha(token: str) -> bool:
     return any(ch.isalpha() for ch in token)
 
 
-class _TokenTest(dict):
-    """token -> test(token), computed once per distinct token: `list(map(T.__getitem__, words))` answers
-    for a whole document in one C loop. Bounded: cleared when it grows past `limit` tokens."""
+class _Memo(dict):
+    """key -> fn(key), computed once per distinct key (a token, a chunk): `list(map(M.__getitem__, keys))`
+    answers for a whole document in one C loop. Bounded: cleared when it grows past `limit` keys."""
 
-    def __init__(self, test, limit: int = 300_000) -> None:
+    def __init__(self, fn, limit: int = 300_000) -> None:
         super().__init__()
-        self.test, self.limit = test, limit
+        self.fn, self.limit = fn, limit
 
-    def __missing__(self, token: str):
+    def __missing__(self, key: str):
         if len(self) >= self.limit:
             self.clear()
-        value = self[token] = self.test(token)
+        value = self[key] = self.fn(key)
         return value
 
 
-SYMBOL = _TokenTest(is_symbol)
-ALPHA = _TokenTest(has_alpha)
+SYMBOL = _Memo(is_symbol)
+ALPHA = _Memo(has_alpha)
 
 
-def token_flags(test: _TokenTest, words: Sequence[str]) -> list[bool]:
+def token_flags(test: _Memo, words: Sequence[str]) -> list[bool]:
     """[test(w) for w in words] (SYMBOL or ALPHA), from the cache."""
     return list(map(test.__getitem__, words))
 
@@ -242,7 +242,7 @@ def count_sentences(text: str) -> int:
     punctuation after a sentence-final mark ('.', '!', '?' and their equivalents in other scripts).
 
     The tokens of a text are its whitespace chunks' tokens one after the other, so the count is
-    composed chunk by chunk from each chunk's cached effect (`_SentenceSteps`)."""
+    composed chunk by chunk from each chunk's cached effect (`_sentence_steps`)."""
     count, seen_end, n_tokens = 1, False, 0
     for after_end, end_after_end, fresh, end_fresh, n in map(_SENTENCE_STEPS.__getitem__, text.split()):
         n_tokens += n
@@ -265,19 +265,14 @@ def _sentence_step(tokens: Sequence[str], seen_end: bool) -> tuple[int, bool]:
     return count, seen_end
 
 
-class _SentenceSteps(dict):
-    """chunk -> (sentences it starts and whether an end is pending after it, when an end was pending
+def _sentence_steps(chunk: str) -> tuple[int, bool, int, bool, int]:
+    """A chunk's (sentences it starts and whether an end is pending after it, when an end was pending
     before it; the same when none was; its number of tokens)."""
-
-    def __missing__(self, chunk: str) -> tuple[int, bool, int, bool, int]:
-        if len(self) >= 300_000:
-            self.clear()
-        tokens = _tokenizer()(chunk)
-        value = self[chunk] = (*_sentence_step(tokens, True), *_sentence_step(tokens, False), len(tokens))
-        return value
+    tokens = _tokenizer()(chunk)
+    return (*_sentence_step(tokens, True), *_sentence_step(tokens, False), len(tokens))
 
 
-_SENTENCE_STEPS = _SentenceSteps()
+_SENTENCE_STEPS = _Memo(_sentence_steps)
 
 
 # -- spaCy's English tokenizer, re-implemented (datatrove's word splitter for English) -------------------
