@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt
 	$(PIP) install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt requirements-ray.txt  # the test file includes the Ray one
 	$(PIP) install -q -r requirements-test.txt
 	touch $@
 
